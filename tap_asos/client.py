@@ -1,0 +1,303 @@
+"""Base stream owning the HTTP policy for the ASOS API on RapidAPI.
+
+Every request of the tap goes through :class:`AsosStream`: base URL, RapidAPI
+headers, the API key, the shared rate limiter and request budget, response
+validation, retries with backoff (honouring ``Retry-After``), JSON decoding and
+error messages that never carry the key.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import typing as t
+from http import HTTPStatus
+from urllib.parse import urlparse
+
+import msgspec
+import requests
+from singer_sdk.authenticators import APIKeyAuthenticator
+from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
+from singer_sdk.streams import RESTStream
+from typing_extensions import override
+
+from tap_asos import __version__
+
+if t.TYPE_CHECKING:
+    from collections.abc import Generator, Iterable
+    from datetime import datetime
+
+    from backoff.types import Details
+    from singer_sdk.helpers.types import Context
+    from singer_sdk.pagination import BaseAPIPaginator
+
+    from tap_asos.runtime import RunState
+    from tap_asos.stores import StoreInfo, StoreResolver
+
+_DECODER = msgspec.json.Decoder()
+# RapidAPI's per-second 429 carries no Retry-After in any quote found: wait ~1 s.
+DEFAULT_RETRY_AFTER = 1.0
+MAX_RETRY_AFTER = 120.0
+# The gateway says "MONTHLY quota" when the plan's quota is used up: retrying is futile.
+_QUOTA_MARKER = "quota"
+
+
+class AsosAPIError(FatalAPIError):
+    """A non-retriable answer of the API, with a message safe to log."""
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        """Keep the HTTP status (if any) beside the message."""
+        super().__init__(message)
+        self.status = status
+
+
+class AsosStream(RESTStream[t.Any]):
+    """Base class of every ASOS stream: one place for all HTTP policy."""
+
+    records_jsonpath = "$[*]"
+
+    @override
+    @property
+    def url_base(self) -> str:
+        return str(self.config["api_url"]).rstrip("/")
+
+    @override
+    @property
+    def authenticator(self) -> APIKeyAuthenticator:
+        return APIKeyAuthenticator(
+            key="X-RapidAPI-Key",
+            value=str(self.config["api_key"]),
+            location="header",
+        )
+
+    @override
+    @property
+    def http_headers(self) -> dict[str, str]:
+        return {
+            "X-RapidAPI-Host": str(self.config["rapidapi_host"]),
+            "Accept": "application/json",
+        }
+
+    @override
+    @property
+    def user_agent(self) -> str:
+        return str(self.config.get("user_agent") or f"tap-asos/{__version__}")
+
+    @override
+    @property
+    def timeout(self) -> int:
+        return int(self.config["timeout"])
+
+    @override
+    @property
+    def requests_session(self) -> requests.Session:
+        # One pooled session per tap run, shared by every stream and worker thread.
+        return self.tap_runtime.session
+
+    @property
+    def run_state(self) -> RunState:
+        """The run-wide rate limiter, budget and counters."""
+        return self.tap_runtime.run_state
+
+    @property
+    def stores(self) -> StoreResolver:
+        """Resolves configured store codes to their country, currency and language."""
+        return self.tap_runtime.stores
+
+    @property
+    def tap_runtime(self) -> _TapRuntime:
+        """The tap's shared runtime (session, run state, store resolver)."""
+        return t.cast("_TapRuntime", self._tap)
+
+    def store_info(self, context: Context | None) -> StoreInfo:
+        """Return the store of a partition context."""
+        if not context or "store" not in context:
+            msg = f"stream {self.name} needs a 'store' in its context"
+            raise ValueError(msg)
+        return self.stores.get(str(context["store"]))
+
+    def locale_params(self, store: StoreInfo) -> dict[str, t.Any]:
+        """Query parameters that pick a store's market, currency, sizes and language."""
+        return {
+            "store": store.store,
+            "country": store.country,
+            "currency": store.currency,
+            "sizeSchema": store.size_schema,
+            "lang": store.lang,
+        }
+
+    # --- requests ------------------------------------------------------------
+
+    @override
+    def _request(
+        self,
+        prepared_request: requests.PreparedRequest,
+        context: Context | None,
+    ) -> requests.Response:
+        self.run_state.take_request_slot()
+        return super()._request(prepared_request, context)
+
+    def fetch(self, path: str, params: dict[str, t.Any], context: Context | None) -> t.Any:  # noqa: ANN401
+        """GET one path with the full policy (limit, retries, validation); return JSON.
+
+        Used for per-product fan-out calls that do not fit the paginated flow.
+        Safe to call from worker threads.
+        """
+        request = self.build_prepared_request(
+            method="GET",
+            url=f"{self.url_base}{path}",
+            params=params,
+            headers=self.http_headers,
+        )
+        send = self.request_decorator(self._request)
+        return self.payload(send(request, context))
+
+    def payload(self, response: requests.Response) -> t.Any:  # noqa: ANN401
+        """Return the decoded JSON body of a validated response."""
+        if "asos_payload" in vars(response):
+            return vars(response)["asos_payload"]
+        return _DECODER.decode(response.content)
+
+    @override
+    def validate_response(self, response: requests.Response) -> None:
+        self.run_state.record_response(response.status_code, dict(response.headers))
+        status = response.status_code
+        if status == HTTPStatus.TOO_MANY_REQUESTS:
+            message = self._api_message(response)
+            if _QUOTA_MARKER in message.lower():
+                raise AsosAPIError(self._error_text(response, message), status)
+            self.run_state.limiter.pause(self._retry_after(response))
+            raise RetriableAPIError(self._error_text(response, message), response)
+        if status >= HTTPStatus.INTERNAL_SERVER_ERROR:
+            raise RetriableAPIError(
+                self._error_text(response, self._api_message(response)), response
+            )
+        if status >= HTTPStatus.BAD_REQUEST:
+            raise AsosAPIError(self._error_text(response, self._api_message(response)), status)
+        try:
+            payload = _DECODER.decode(response.content)
+        except msgspec.DecodeError as exc:
+            # A truncated or garbled body is a transport fault: retry it.
+            msg = (
+                f"Malformed JSON from {self._path_of(response)} "
+                f"({len(response.content)} bytes): {exc}"
+            )
+            raise RetriableAPIError(msg, response) from exc
+        self.check_payload(response, payload)
+        # Stash the decoded body so parse_response and the paginator decode once.
+        vars(response)["asos_payload"] = payload
+
+    def check_payload(self, response: requests.Response, payload: t.Any) -> None:  # noqa: ANN401
+        """Hook for streams to reject a well-formed but unusable body (retriable)."""
+
+    @staticmethod
+    def _path_of(response: requests.Response) -> str:
+        return urlparse(response.url).path or "?"
+
+    @staticmethod
+    def _api_message(response: requests.Response) -> str:
+        try:
+            body = _DECODER.decode(response.content)
+        except msgspec.DecodeError:
+            return response.text[:200]
+        if isinstance(body, dict):
+            for key in ("message", "Message", "errorMessage", "error"):
+                if isinstance(body.get(key), str):
+                    return str(body[key])
+        return response.text[:200]
+
+    def _error_text(self, response: requests.Response, message: str) -> str:
+        hint = ""
+        if response.status_code in {HTTPStatus.UNAUTHORIZED, HTTPStatus.FORBIDDEN}:
+            hint = (
+                " Check TAP_ASOS_API_KEY (RapidAPI key) and that it is subscribed to "
+                f"the API at host {self.config['rapidapi_host']}."
+            )
+        elif response.status_code == HTTPStatus.TOO_MANY_REQUESTS:
+            hint = " Lower requests_per_second or raise the RapidAPI plan's quota."
+        return (
+            f"{response.status_code} {response.reason} for {self._path_of(response)}: "
+            f"{message}.{hint}"
+        )
+
+    @override
+    def response_error_message(self, response: requests.Response) -> str:
+        return self._error_text(response, self._api_message(response))
+
+    # --- retries ---------------------------------------------------------------
+
+    @override
+    def backoff_wait_generator(self) -> Generator[float, t.Any, None]:
+        # backoff sends each caught exception in; a 429 waits what the gateway asks
+        # (or ~1 s), anything else waits backoff_factor * 2**attempt, capped.
+        factor = float(self.config["backoff_factor"])
+        cap = float(self.config["backoff_max_seconds"])
+        attempt = 0
+        exception = yield  # type: ignore[misc]
+        while True:
+            attempt += 1
+            response = getattr(exception, "response", None)
+            if (
+                isinstance(response, requests.Response)
+                and response.status_code == HTTPStatus.TOO_MANY_REQUESTS
+            ):
+                wait = self._retry_after(response)
+            else:
+                wait = min(factor * 2 ** min(attempt - 1, 16), cap)
+            exception = yield wait
+
+    @staticmethod
+    def _retry_after(response: requests.Response) -> float:
+        value = response.headers.get("Retry-After", "")
+        try:
+            seconds = float(value)
+        except ValueError:
+            return DEFAULT_RETRY_AFTER
+        return min(max(seconds, 0.0), MAX_RETRY_AFTER)
+
+    @override
+    def backoff_jitter(self, value: float) -> float:
+        # Up to +25 %: spreads retries of concurrent workers without the SDK's
+        # default extra second, which would dwarf short backoffs.
+        return value * (1 + random.random() / 4)  # noqa: S311
+
+    @override
+    def backoff_max_tries(self) -> int:
+        return int(self.config["max_retries"]) + 1
+
+    @override
+    def backoff_handler(self, details: Details) -> None:
+        self.run_state.record_retry()
+        exc = details.get("exception")
+        self.log(
+            "Retrying %s in %.2fs (attempt %d of %d): %s",
+            self.path,
+            details.get("wait") or 0.0,
+            details.get("tries", 0),
+            self.backoff_max_tries(),
+            exc if isinstance(exc, RetriableAPIError) else type(exc).__name__,
+            level=logging.WARNING,
+        )
+
+    # --- records -----------------------------------------------------------------
+
+    @override
+    def get_new_paginator(self) -> BaseAPIPaginator[t.Any] | None:
+        return None
+
+    @override
+    def parse_response(self, response: requests.Response) -> Iterable[dict[str, t.Any]]:
+        payload = self.payload(response)
+        if isinstance(payload, list):
+            yield from payload
+        elif isinstance(payload, dict):
+            yield payload
+
+
+class _TapRuntime(t.Protocol):
+    """What the streams need from the tap (implemented by ``TapAsos``)."""
+
+    session: requests.Session
+    run_state: RunState
+    stores: StoreResolver
+    run_started_at: datetime

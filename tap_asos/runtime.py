@@ -1,0 +1,131 @@
+"""Run-wide HTTP policy state shared by every stream: rate limit, budget, counters.
+
+One :class:`RunState` belongs to the tap; streams (and their worker threads) take a
+slot from it before each request, so the client-side rate and the request budget
+hold across all streams of a run, not per stream.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+
+
+class RequestBudgetExhaustedError(Exception):
+    """Raised before a request that would exceed the configured ``max_requests``."""
+
+
+class RateLimiter:
+    """Token bucket: at most ``rate`` requests per second, bursts up to ``burst``.
+
+    Thread-safe; ``rate <= 0`` disables limiting.
+    """
+
+    def __init__(self, rate: float, burst: float | None = None) -> None:
+        """Create a limiter allowing ``rate`` requests per second."""
+        self.rate = rate
+        self.capacity = max(1.0, burst if burst is not None else rate)
+        self._tokens = self.capacity
+        self._updated = time.monotonic()
+        self._lock = threading.Lock()
+
+    def acquire(self) -> float:
+        """Block until a request may be sent; return the seconds waited."""
+        if self.rate <= 0:
+            return 0.0
+        waited = 0.0
+        while True:
+            with self._lock:
+                now = time.monotonic()
+                self._tokens = min(self.capacity, self._tokens + (now - self._updated) * self.rate)
+                self._updated = now
+                if self._tokens >= 1:
+                    self._tokens -= 1
+                    return waited
+                delay = (1 - self._tokens) / self.rate
+            time.sleep(delay)
+            waited += delay
+
+    def pause(self, seconds: float) -> None:
+        """Empty the bucket so that no request leaves for ``seconds`` (after a 429)."""
+        if self.rate <= 0:
+            return
+        with self._lock:
+            self._tokens = min(self._tokens, 0.0) - seconds * self.rate
+            self._updated = time.monotonic()
+
+
+@dataclass
+class QuotaInfo:
+    """Latest values of the gateway's ``x-ratelimit-requests-*`` headers."""
+
+    limit: int | None = None
+    remaining: int | None = None
+    reset_seconds: int | None = None
+
+
+@dataclass
+class RunState:
+    """Counters and limits for one run of the tap."""
+
+    requests_per_second: float = 0.0
+    max_requests: int = 0
+    limiter: RateLimiter = field(init=False)
+    requests: int = 0
+    retries: int = 0
+    statuses: Counter[int] = field(default_factory=Counter)
+    quota: QuotaInfo = field(default_factory=QuotaInfo)
+    budget_exhausted: bool = False
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def __post_init__(self) -> None:
+        """Build the limiter from the configured rate."""
+        self.limiter = RateLimiter(self.requests_per_second)
+
+    def take_request_slot(self) -> None:
+        """Count one request against the budget, then wait for the rate limiter.
+
+        Raises:
+            RequestBudgetExhaustedError: if ``max_requests`` requests were already sent.
+        """
+        with self._lock:
+            if self.max_requests and self.requests >= self.max_requests:
+                self.budget_exhausted = True
+                msg = f"request budget of {self.max_requests} requests reached"
+                raise RequestBudgetExhaustedError(msg)
+            self.requests += 1
+        self.limiter.acquire()
+
+    def record_response(self, status: int, headers: dict[str, str]) -> None:
+        """Count a response status and keep the quota the gateway reports."""
+        with self._lock:
+            self.statuses[status] += 1
+            for attr, header in (
+                ("limit", "x-ratelimit-requests-limit"),
+                ("remaining", "x-ratelimit-requests-remaining"),
+                ("reset_seconds", "x-ratelimit-requests-reset"),
+            ):
+                value = headers.get(header)
+                if value is not None and value.strip().lstrip("-").isdigit():
+                    setattr(self.quota, attr, int(value))
+
+    def record_retry(self) -> None:
+        """Count one retried request."""
+        with self._lock:
+            self.retries += 1
+
+    def summary(self) -> dict[str, object]:
+        """Return the run's request figures as a JSON-serialisable dict."""
+        with self._lock:
+            return {
+                "requests": self.requests,
+                "retries": self.retries,
+                "responses_by_status": {str(k): v for k, v in sorted(self.statuses.items())},
+                "rate_limited_429": self.statuses.get(429, 0),
+                "quota_limit": self.quota.limit,
+                "quota_remaining": self.quota.remaining,
+                "quota_reset_seconds": self.quota.reset_seconds,
+                "budget_exhausted": self.budget_exhausted,
+            }

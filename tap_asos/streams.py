@@ -1,0 +1,317 @@
+"""Stream classes of tap-asos: countries, categories, products and their children."""
+
+from __future__ import annotations
+
+import typing as t
+from concurrent.futures import ThreadPoolExecutor
+from functools import cached_property
+from http import HTTPStatus
+from urllib.parse import parse_qs, urlparse
+
+from singer_sdk.exceptions import RetriableAPIError
+from typing_extensions import override
+
+from tap_asos import schemas
+from tap_asos.categories import flatten_tree, leaf_category_ids
+from tap_asos.client import AsosAPIError, AsosStream
+from tap_asos.pagination import ListingPaginator
+from tap_asos.runtime import RequestBudgetExhaustedError
+
+if t.TYPE_CHECKING:
+    from collections.abc import Iterable, Iterator
+
+    import requests
+    from singer_sdk.helpers.types import Context, Record
+
+    from tap_asos.stores import StoreInfo
+
+# The API takes at most this many ids per get-stock-price call (the site batches ~50).
+MAX_STOCK_PRICE_IDS = 50
+
+
+class Countries(AsosStream):
+    """Stores and countries, with their currencies, languages and size schemas."""
+
+    name = "countries"
+    path = "/countries/list"
+    primary_keys = ("country",)
+    replication_key = None
+    schema = schemas.COUNTRIES
+
+    @override
+    def get_url_params(self, context: Context | None, next_page_token: t.Any) -> dict[str, t.Any]:
+        return {"lang": self.config.get("lang") or "en-GB"}
+
+
+class Categories(AsosStream):
+    """The navigation tree of each store, flattened to one record per node."""
+
+    name = "categories"
+    path = "/categories/list"
+    primary_keys = ("store", "lang", "section", "id")
+    replication_key = None
+    schema = schemas.CATEGORIES
+
+    @override
+    @property
+    def partitions(self) -> list[dict[str, t.Any]]:
+        return [{"store": code} for code in self.stores.resolve_all()]
+
+    @override
+    def get_url_params(self, context: Context | None, next_page_token: t.Any) -> dict[str, t.Any]:
+        store = self.store_info(context)
+        return {"country": store.country, "lang": store.lang}
+
+    @override
+    def get_records(self, context: Context | None) -> Iterable[dict[str, t.Any]]:
+        store = self.store_info(context)
+        for tree in self.request_records(context):
+            for node in flatten_tree(tree):
+                node.update(store=store.store, country=store.country, lang=store.lang)
+                yield node
+
+
+class Products(AsosStream):
+    """Product listings of every store x category, newest first.
+
+    FULL_TABLE: a complete snapshot every run, each record stamped ``snapshotAt``.
+    INCREMENTAL (default): new arrivals only.  ``id`` is the replication key: ASOS ids
+    grow with arrival, and ``sort=freshness`` lists newest first, so a run pages each
+    partition until it meets an id at or below the partition's bookmark and emits only
+    the ids above it.  Because pages come newest first, the bookmark of a partition
+    moves only when the partition has been read to its end (SDK progress markers):
+    a crash or budget stop mid-partition re-reads that partition next run, so records
+    may repeat there but are never skipped.
+    """
+
+    name = "products"
+    path = "/products/v2/list"
+    primary_keys = ("store", "categoryId", "id")
+    replication_key = "id"
+    is_sorted = False  # newest first: bookmarks move at partition end only
+    schema = schemas.PRODUCTS
+
+    def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
+        """Set up per-run bookkeeping for child batches."""
+        super().__init__(*args, **kwargs)
+        self._child_batch: list[int] = []
+        self._flush_children = False
+        self._seen_for_children: dict[str, set[int]] = {}
+        self._bookmark: int | None = None
+
+    @override
+    @cached_property
+    def partitions(self) -> list[dict[str, t.Any]]:
+        configured = [int(c) for c in self.config.get("category_ids") or []]
+        parts: list[dict[str, t.Any]] = []
+        for code, store in self.stores.resolve_all().items():
+            ids = configured or self._discover_categories(store)
+            parts.extend({"store": code, "categoryId": cid} for cid in ids)
+        return parts
+
+    def _discover_categories(self, store: StoreInfo) -> list[int]:
+        tree = self.fetch("/categories/list", {"country": store.country, "lang": store.lang}, None)
+        ids = leaf_category_ids(tree)
+        self.log("Discovered %d leaf categories for store %s", len(ids), store.store)
+        return ids
+
+    @property
+    def full_table(self) -> bool:
+        """True when the catalog asks for a full snapshot rather than new arrivals."""
+        return self.replication_method == "FULL_TABLE"
+
+    @override
+    def get_new_paginator(self) -> ListingPaginator:
+        cap = int(self.config.get("max_products_per_partition") or 0)
+        return ListingPaginator(
+            int(self.config["page_size"]),
+            stop_at_id=None if self.full_table else self._bookmark,
+            max_records=cap or None,
+        )
+
+    @override
+    def get_url_params(self, context: Context | None, next_page_token: t.Any) -> dict[str, t.Any]:
+        store = self.store_info(context)
+        return {
+            **self.locale_params(store),
+            "categoryId": context["categoryId"] if context else None,
+            "offset": next_page_token or 0,
+            "limit": int(self.config["page_size"]),
+            "sort": "freshness",
+        }
+
+    @override
+    def check_payload(self, response: requests.Response, payload: t.Any) -> None:
+        if not isinstance(payload, dict) or not isinstance(payload.get("products"), list):
+            msg = (
+                f"Unexpected listing body from {urlparse(response.url).path}: "
+                "no 'products' list. The API's response shape may have changed."
+            )
+            raise AsosAPIError(msg)
+        query = parse_qs(urlparse(response.url).query)
+        offset = int((query.get("offset") or ["0"])[0])
+        item_count = int(payload.get("itemCount") or 0)
+        if not payload["products"] and offset < item_count:
+            # An empty page before the end of the listing is an upstream glitch;
+            # accepting it would silently drop the rest of the category.
+            msg = f"Empty listing page at offset {offset} of {item_count} products"
+            raise RetriableAPIError(msg, response)
+
+    @override
+    def parse_response(self, response: requests.Response) -> Iterable[dict[str, t.Any]]:
+        yield from self.payload(response)["products"]
+
+    @override
+    def get_records(self, context: Context | None) -> Iterable[dict[str, t.Any]]:
+        if self.run_state.budget_exhausted or context is None:
+            return
+        state = self.get_context_state(context)
+        snapshot_at = self._snapshot_at()
+        if self.full_table and state.get("snapshot_at") == snapshot_at:
+            self.log("Skipping %s: done earlier in snapshot %s", context, snapshot_at)
+            return
+        self._bookmark = (
+            None if self.full_table else self.get_starting_replication_key_value(context)
+        )
+        yield from self._new_records(context, snapshot_at)
+        if self.run_state.budget_exhausted:
+            # Keep the old bookmark: this partition is read again next run.
+            state.pop("progress_markers", None)
+            self.log("Request budget reached in %s; it resumes next run", context)
+        elif self.full_table:
+            state["snapshot_at"] = snapshot_at
+            if context == self.partitions[-1]:
+                self.stream_state.pop("snapshot_in_progress", None)
+
+    def _new_records(self, context: Context, snapshot_at: str) -> Iterator[dict[str, t.Any]]:
+        """Listing records above the bookmark; the last one flags a child-batch flush."""
+        pending: dict[str, t.Any] | None = None
+        for position, record in enumerate(self._listing(context)):
+            if self._bookmark is not None and int(record["id"]) <= self._bookmark:
+                continue
+            record.update(
+                store=context["store"],
+                categoryId=context["categoryId"],
+                snapshotAt=snapshot_at,
+                position=position,
+            )
+            if pending is not None:
+                yield pending
+            pending = record
+            if self.run_state.budget_exhausted:
+                return
+        if pending is not None and not self.run_state.budget_exhausted:
+            self._flush_children = True
+            yield pending
+
+    def _listing(self, context: Context) -> Iterator[dict[str, t.Any]]:
+        try:
+            yield from self.request_records(context)
+        except RequestBudgetExhaustedError:
+            return
+
+    def _snapshot_at(self) -> str:
+        """The snapshot this run belongs to: a stopped snapshot is resumed, not restarted."""
+        started = self.tap_runtime.run_started_at.isoformat()
+        if not self.full_table:
+            return started
+        return str(self.stream_state.setdefault("snapshot_in_progress", started))
+
+    @override
+    def generate_child_contexts(
+        self, record: Record, context: Context | None
+    ) -> Iterable[Context | None]:
+        if not any(c.selected or c.has_selected_descendents for c in self.child_streams):
+            return
+        store = str(record["store"])
+        seen = self._seen_for_children.setdefault(store, set())
+        if record["id"] not in seen:
+            seen.add(int(record["id"]))
+            self._child_batch.append(int(record["id"]))
+        batch_size = min(int(self.config["id_batch_size"]), MAX_STOCK_PRICE_IDS)
+        if self._child_batch and (self._flush_children or len(self._child_batch) >= batch_size):
+            yield {"store": store, "productIds": tuple(self._child_batch)}
+            self._child_batch = []
+        self._flush_children = False
+
+
+class _ProductChild(AsosStream):
+    """Base of the per-product streams fed with batches of ids by ``products``."""
+
+    parent_stream_type = Products
+    state_partitioning_keys: t.ClassVar[list[str]] = []  # one state, not one per batch
+    replication_key = None
+
+    def product_ids(self, context: Context | None) -> list[int]:
+        """The ids of the batch this context carries."""
+        return [int(i) for i in (context or {}).get("productIds", ())]
+
+
+class ProductDetails(_ProductChild):
+    """Full product details (variants, sizes, stock, brand, media), one call per product.
+
+    Calls run concurrently, up to ``max_concurrency`` at a time and within the
+    run-wide ``requests_per_second``.
+    """
+
+    name = "product_details"
+    path = "/products/v3/detail"
+    primary_keys = ("store", "id")
+    schema = schemas.PRODUCT_DETAILS
+
+    @override
+    def get_records(self, context: Context | None) -> Iterable[dict[str, t.Any]]:
+        ids = self.product_ids(context)
+        if not ids or self.run_state.budget_exhausted:
+            return
+        store = self.store_info(context)
+        params = {k: v for k, v in self.locale_params(store).items() if k != "country"}
+        snapshot_at = self.tap_runtime.run_started_at.isoformat()
+
+        def one(product_id: int) -> dict[str, t.Any] | None:
+            try:
+                body = self.fetch(self.path, {**params, "id": product_id}, context)
+            except AsosAPIError as exc:
+                if exc.status == HTTPStatus.NOT_FOUND:
+                    # Listed minutes ago, gone now: ASOS removes sold-out products.
+                    self.log(
+                        "Product %s of store %s no longer exists: %s", product_id, store.store, exc
+                    )
+                    return None
+                raise
+            return body if isinstance(body, dict) else None
+
+        workers = max(1, min(int(self.config["max_concurrency"]), len(ids)))
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="asos-detail") as pool:
+            try:
+                for body in pool.map(one, ids):
+                    if body is not None:
+                        body.update(store=store.store, snapshotAt=snapshot_at)
+                        yield body
+            except RequestBudgetExhaustedError:
+                return
+
+
+class StockPrices(_ProductChild):
+    """Prices and stock per product and variant, up to 50 products per call."""
+
+    name = "stock_prices"
+    path = "/products/v3/get-stock-price"
+    primary_keys = ("store", "productId", "snapshotAt")
+    schema = schemas.STOCK_PRICES
+
+    @override
+    def get_records(self, context: Context | None) -> Iterable[dict[str, t.Any]]:
+        ids = self.product_ids(context)
+        if not ids or self.run_state.budget_exhausted:
+            return
+        store = self.store_info(context)
+        params = {k: v for k, v in self.locale_params(store).items() if k != "country"}
+        snapshot_at = self.tap_runtime.run_started_at.isoformat()
+        try:
+            body = self.fetch(self.path, {**params, "productIds": ",".join(map(str, ids))}, context)
+        except RequestBudgetExhaustedError:
+            return
+        for item in body if isinstance(body, list) else []:
+            item.update(store=store.store, snapshotAt=snapshot_at)
+            yield item

@@ -1,0 +1,229 @@
+"""The tap-asos Tap: settings and stream list."""
+
+from __future__ import annotations
+
+import typing as t
+from datetime import datetime, timezone
+from functools import cached_property
+
+import requests
+from requests.adapters import HTTPAdapter
+from singer_sdk import Tap
+from singer_sdk import typing as th
+from singer_sdk.contrib.msgspec import MsgSpecWriter
+from typing_extensions import override
+
+from tap_asos import streams
+from tap_asos.runtime import RunState
+from tap_asos.stores import StoreResolver
+
+if t.TYPE_CHECKING:
+    from tap_asos.client import AsosStream
+
+REAL_API_URL = "https://asos2.p.rapidapi.com"
+REAL_API_HOST = "asos2.p.rapidapi.com"
+
+STREAM_TYPES: tuple[type[AsosStream], ...] = (
+    streams.Countries,
+    streams.Categories,
+    streams.Products,
+    streams.ProductDetails,
+    streams.StockPrices,
+)
+
+CONFIG_SCHEMA = th.PropertiesList(
+    th.Property(
+        "api_key",
+        th.StringType(min_length=1),
+        required=True,
+        secret=True,
+        title="RapidAPI key",
+        description="Your RapidAPI key for the ASOS API, sent as X-RapidAPI-Key. "
+        "Set it with the TAP_ASOS_API_KEY environment variable; it is never logged.",
+    ),
+    th.Property(
+        "api_url",
+        th.URIType,
+        default=REAL_API_URL,
+        title="API base URL",
+        description="Base URL of the ASOS API. Point it at a local sandbox "
+        "(asos-sandbox) for development and tests.",
+    ),
+    th.Property(
+        "rapidapi_host",
+        th.StringType,
+        default=REAL_API_HOST,
+        title="RapidAPI host",
+        description="Value of the X-RapidAPI-Host header.",
+    ),
+    th.Property(
+        "stores",
+        th.ArrayType(th.StringType),
+        default=["US"],
+        title="Stores",
+        description="Store codes (US, COM, ROW, DE, ...) or country codes (GB, IN, ...) "
+        "to extract, as listed by /countries/list.",
+    ),
+    th.Property(
+        "category_ids",
+        th.ArrayType(th.IntegerType),
+        default=[],
+        title="Category ids",
+        description="Category ids to list products from. Empty: every leaf category of "
+        "each store's navigation tree.",
+    ),
+    th.Property(
+        "currency",
+        th.StringType,
+        title="Currency",
+        description="Currency of prices (e.g. USD, GBP). Default: each store's primary.",
+    ),
+    th.Property(
+        "lang",
+        th.StringType,
+        title="Language",
+        description="Language of texts (e.g. en-US). Default: each store's primary.",
+    ),
+    th.Property(
+        "size_schema",
+        th.StringType,
+        title="Size schema",
+        description="Size labels (US, UK, EU). Default: each store's primary.",
+    ),
+    th.Property(
+        "page_size",
+        th.IntegerType(minimum=1, maximum=200),
+        default=48,
+        title="Page size",
+        description="Products per listing page (limit), 1 to 200; the site uses 48.",
+    ),
+    th.Property(
+        "max_products_per_partition",
+        th.IntegerType(minimum=0),
+        default=0,
+        title="Max products per partition",
+        description="Stop listing a store x category after this many products "
+        "(0: no cap). For samples and development.",
+    ),
+    th.Property(
+        "requests_per_second",
+        th.NumberType(minimum=0),
+        default=1.0,
+        title="Requests per second",
+        description="Client-side rate limit across all streams and threads (0: none). "
+        "RapidAPI's BASIC plan allows about 1 per second.",
+    ),
+    th.Property(
+        "max_concurrency",
+        th.IntegerType(minimum=1, maximum=64),
+        default=8,
+        title="Max concurrency",
+        description="Product detail requests in flight at once (still within requests_per_second).",
+    ),
+    th.Property(
+        "id_batch_size",
+        th.IntegerType(minimum=1, maximum=50),
+        default=50,
+        title="Id batch size",
+        description="Product ids per get-stock-price call (the API takes up to 50).",
+    ),
+    th.Property(
+        "max_requests",
+        th.IntegerType(minimum=0),
+        default=0,
+        title="Max requests",
+        description="Request budget for one run (0: none). When reached the run stops "
+        "cleanly with its state saved, and the next run resumes.",
+    ),
+    th.Property(
+        "timeout",
+        th.IntegerType(minimum=1),
+        default=30,
+        title="Timeout",
+        description="Seconds to wait for a response before retrying.",
+    ),
+    th.Property(
+        "max_retries",
+        th.IntegerType(minimum=0),
+        default=5,
+        title="Max retries",
+        description="Retries of a request after 429, 5xx, timeouts or malformed bodies.",
+    ),
+    th.Property(
+        "backoff_factor",
+        th.NumberType(minimum=0),
+        default=1.0,
+        title="Backoff factor",
+        description="First retry waits this many seconds, doubling each retry "
+        "(a 429 waits Retry-After, or 1 s).",
+    ),
+    th.Property(
+        "backoff_max_seconds",
+        th.NumberType(minimum=0),
+        default=60.0,
+        title="Backoff max seconds",
+        description="Longest wait between two retries.",
+    ),
+    th.Property(
+        "user_agent",
+        th.StringType,
+        title="User agent",
+        description="User-Agent header. Default: tap-asos/<version>.",
+    ),
+).to_dict()
+
+
+class TapAsos(Tap):
+    """Singer tap for the ASOS catalog API on RapidAPI."""
+
+    name = "tap-asos"
+    package_name = "tap-asos"
+    config_jsonschema = CONFIG_SCHEMA
+    message_writer_class = MsgSpecWriter
+
+    @override
+    def discover_streams(self) -> list[AsosStream]:
+        return [stream_type(tap=self) for stream_type in STREAM_TYPES]
+
+    @cached_property
+    def run_started_at(self) -> datetime:
+        """UTC start of this run: the snapshot time stamped on records."""
+        return datetime.now(tz=timezone.utc).replace(microsecond=0)
+
+    @cached_property
+    def run_state(self) -> RunState:
+        """Run-wide rate limiter, request budget and counters."""
+        return RunState(
+            requests_per_second=float(self.config["requests_per_second"]),
+            max_requests=int(self.config["max_requests"]),
+        )
+
+    @cached_property
+    def session(self) -> requests.Session:
+        """One pooled HTTP session for every stream and worker thread."""
+        session = requests.Session()
+        # Proxy settings are read once here instead of from the environment on
+        # every request (measurable on fast local runs).
+        session.trust_env = False
+        session.proxies.update(requests.utils.get_environ_proxies(self.config["api_url"]))
+        pool = max(10, int(self.config["max_concurrency"]) + 2)
+        adapter = HTTPAdapter(pool_connections=pool, pool_maxsize=pool)
+        session.mount("https://", adapter)
+        session.mount("http://", adapter)
+        return session
+
+    @cached_property
+    def stores(self) -> StoreResolver:
+        """Configured stores, resolved through /countries/list on first use."""
+        countries = t.cast("streams.Countries", self.streams["countries"])
+        return StoreResolver(
+            self.config["stores"],
+            lambda: list(
+                countries.fetch(countries.path, countries.get_url_params(None, None), None)
+            ),
+            {k: self.config.get(k) for k in ("currency", "lang", "size_schema")},
+        )
+
+
+if __name__ == "__main__":
+    TapAsos.cli()
