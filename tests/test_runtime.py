@@ -1,0 +1,57 @@
+"""Unit tests of the run-wide rate limiter, budget and counters."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from tap_asos.runtime import RateLimiter, RequestBudgetExhaustedError, RunState
+
+
+def test_limiter_spaces_requests_after_the_burst() -> None:
+    limiter = RateLimiter(rate=50, burst=1)
+    limiter.acquire()
+    waited = sum(limiter.acquire() for _ in range(5))
+    # 5 tokens at 50/s need ~0.1 s of waiting in total; sleeping is coarse, so a range.
+    assert 0.05 < waited < 1.0
+
+
+def test_disabled_limiter_never_waits() -> None:
+    limiter = RateLimiter(rate=0)
+    assert all(limiter.acquire() == 0 for _ in range(1000))
+
+
+def test_pause_blocks_the_next_request() -> None:
+    limiter = RateLimiter(rate=100, burst=1)
+    limiter.pause(0.1)
+    start = time.monotonic()
+    limiter.acquire()
+    assert time.monotonic() - start >= 0.09
+
+
+def test_budget_counts_and_stops() -> None:
+    run = RunState(max_requests=3)
+    for _ in range(3):
+        run.take_request_slot()
+    with pytest.raises(RequestBudgetExhaustedError, match="3 requests"):
+        run.take_request_slot()
+    assert run.budget_exhausted
+    assert run.summary()["requests"] == 3
+
+
+def test_quota_headers_are_kept() -> None:
+    run = RunState()
+    run.record_response(
+        200,
+        {
+            "x-ratelimit-requests-limit": "500",
+            "x-ratelimit-requests-remaining": "42",
+            "x-ratelimit-requests-reset": "3600",
+        },
+    )
+    run.record_response(429, {})
+    summary = run.summary()
+    assert summary["quota_remaining"] == 42
+    assert summary["quota_limit"] == 500
+    assert summary["rate_limited_429"] == 1
