@@ -11,6 +11,10 @@ import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
 
 
 class RequestBudgetExhaustedError(Exception):
@@ -98,7 +102,7 @@ class RunState:
             self.requests += 1
         self.limiter.acquire()
 
-    def record_response(self, status: int, headers: dict[str, str]) -> None:
+    def record_response(self, status: int, headers: Mapping[str, str]) -> None:
         """Count a response status and keep the quota the gateway reports."""
         with self._lock:
             self.statuses[status] += 1

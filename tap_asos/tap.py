@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import typing as t
 from datetime import datetime, timezone
 from functools import cached_property
@@ -11,14 +12,23 @@ from requests.adapters import HTTPAdapter
 from singer_sdk import Tap
 from singer_sdk import typing as th
 from singer_sdk.contrib.msgspec import MsgSpecWriter
+from singer_sdk.exceptions import ConfigValidationError, RetriableAPIError
+from singer_sdk.helpers._util import load_json
+from singer_sdk.plugin_base import PluginBase, _ConfigInput
 from typing_extensions import override
 
 from tap_asos import streams
+from tap_asos.categories import flatten_tree
+from tap_asos.client import AsosAPIError
 from tap_asos.runtime import RunState
-from tap_asos.stores import StoreResolver
+from tap_asos.stores import StoreResolver, UnknownStoreError
 
 if t.TYPE_CHECKING:
     from tap_asos.client import AsosStream
+
+# Exit codes for orchestrators: fix the configuration / retry later.
+EXIT_CONFIG = 2
+EXIT_API = 3
 
 REAL_API_URL = "https://asos2.p.rapidapi.com"
 REAL_API_HOST = "asos2.p.rapidapi.com"
@@ -223,6 +233,100 @@ class TapAsos(Tap):
             ),
             {k: self.config.get(k) for k in ("currency", "lang", "size_schema")},
         )
+
+    def preflight(self) -> None:
+        """Check key, URL, stores and category ids with the fewest calls, before any output.
+
+        Raises:
+            ConfigurationError: when a setting is wrong, with what to change.
+        """
+        try:
+            stores = self.stores.resolve_all()
+        except UnknownStoreError as exc:
+            raise ConfigurationError(str(exc)) from exc
+        wanted = {int(c) for c in self.config.get("category_ids") or []}
+        products = self.streams["products"]
+        if not wanted or not (products.selected or products.has_selected_descendents):
+            return
+        categories = t.cast("streams.Categories", self.streams["categories"])
+        for store in stores.values():
+            tree = categories.fetch(
+                categories.path, {"country": store.country, "lang": store.lang}, None
+            )
+            known = {r["categoryId"] for r in flatten_tree(tree) if r["categoryId"] is not None}
+            if unknown := sorted(wanted - known):
+                msg = (
+                    f"Unknown category_ids for store {store.store}: "
+                    f"{', '.join(map(str, unknown))}. Leave category_ids empty to read every "
+                    "leaf category, or pick ids from the categories stream (categoryId)."
+                )
+                raise ConfigurationError(msg)
+
+    def log_run_summary(self) -> None:
+        """Log one structured line with the run's request figures."""
+        summary = {
+            "run_started_at": self.run_started_at.isoformat(),
+            **self.run_state.summary(),
+        }
+        self.logger.info("Run summary: %s", json.dumps(summary, sort_keys=True))
+        if self.run_state.budget_exhausted:
+            self.logger.warning(
+                "Stopped early: max_requests=%s reached. State is saved; the next run "
+                "resumes the unfinished partitions.",
+                self.config["max_requests"],
+            )
+
+    @override
+    @classmethod
+    def invoke(  # type: ignore[override]
+        cls,
+        *,
+        about: bool = False,
+        about_format: str | None = None,
+        config: _ConfigInput | None = None,
+        state: t.IO[str] | None = None,
+        catalog: t.IO[str] | None = None,
+    ) -> None:
+        # As Tap.invoke, plus a preflight before any output, a run summary, and one
+        # clear line (no traceback) with a distinct exit code for known failures.
+        PluginBase.invoke.__func__(cls, about=about, about_format=about_format)  # type: ignore[attr-defined]
+        cls.print_version(print_fn=cls.logger.info)
+        config = config or _ConfigInput()
+        try:
+            tap = cls(
+                config=config.config,
+                state=None if state is None else load_json(state.read()),
+                catalog=None if catalog is None else load_json(catalog.read()),
+                parse_env_config=config.parse_env,
+                validate_config=True,
+            )
+            tap.preflight()
+            tap.sync_all()
+        except ConfigValidationError as exc:
+            for error in exc.errors:
+                cls.logger.error("Config validation error: %s", error)  # noqa: TRY400
+            raise SystemExit(EXIT_CONFIG) from None
+        except (ConfigurationError, AsosAPIError) as exc:
+            status = getattr(exc, "status", None)
+            code = (
+                EXIT_CONFIG
+                if isinstance(exc, ConfigurationError) or status in {400, 401, 403, 404}
+                else EXIT_API
+            )
+            cls.logger.error("%s", exc)  # noqa: TRY400
+            raise SystemExit(code) from None
+        except (RetriableAPIError, requests.exceptions.RequestException) as exc:
+            cls.logger.error(  # noqa: TRY400
+                "Giving up after retries: %s. Check api_url and the API's status, then rerun "
+                "(state is saved up to the last finished partition).",
+                exc,
+            )
+            raise SystemExit(EXIT_API) from None
+        tap.log_run_summary()
+
+
+class ConfigurationError(ValueError):
+    """A setting is wrong in a way the API revealed (unknown store or category)."""
 
 
 if __name__ == "__main__":

@@ -91,3 +91,30 @@ def run_tap(
     return SyncResult(
         messages=messages, stderr=err.getvalue(), records=dict(records), states=states
     )
+
+
+def api_get(url: str, api_key: str, path: str, **params: t.Any) -> t.Any:  # noqa: ANN401
+    """Call the sandbox like a client would (RapidAPI headers) and decode JSON."""
+    import requests  # noqa: PLC0415
+
+    response = requests.get(
+        f"{url}{path}",
+        params=params,
+        headers={"X-RapidAPI-Key": api_key, "X-RapidAPI-Host": "asos2.p.rapidapi.com"},
+        timeout=10,
+    )
+    response.raise_for_status()
+    return response.json()
+
+
+def listed_ids(url: str, api_key: str, store: str, category_id: int) -> list[int]:
+    """Every product id of one store x category, read straight from the API."""
+    ids: list[int] = []
+    offset = 0
+    while True:
+        page = api_get(url, api_key, "/products/v2/list", store=store, categoryId=category_id,
+                       offset=offset, limit=200, sort="freshness")
+        ids.extend(p["id"] for p in page["products"])
+        offset += 200
+        if offset >= page["itemCount"] or not page["products"]:
+            return ids

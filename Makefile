@@ -1,0 +1,38 @@
+# tap-asos: two commands set everything up on a fresh machine.
+#   make demo   create .venv, install, start the sandbox + local S3, run the pipeline twice
+#   make test   create .venv if needed and run the whole suite
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+# The stamp changes whenever a dependency list changes, so installs re-run then only.
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml loaders/target-s3/pyproject.toml 2>/dev/null | sha1sum | cut -c1-12)
+PYTEST_ARGS ?=
+
+.PHONY: venv test lint demo bench clean
+
+$(STAMP):
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip uv
+	$(BIN)/uv pip install --quiet --python $(BIN)/python -e '.[dev]' -e ./loaders/target-s3
+	@rm -f $(VENV)/.installed-*
+	@touch $@
+
+venv: $(STAMP)
+
+test: venv
+	bash scripts/run-tests.sh $(PYTEST_ARGS)
+
+lint: venv
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy tap_asos loaders/target-s3/target_s3
+
+demo: venv
+	bash scripts/demo.sh
+
+bench: venv
+	$(BIN)/python bench/run.py
+
+clean:
+	rm -rf $(VENV) .meltano .demo .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,127 @@
+"""HTTP policy of the base stream against the sandbox's gateway and fault injection."""
+
+from __future__ import annotations
+
+import typing as t
+
+import pytest
+from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
+
+from tests.helpers import catalog_for, listed_ids, run_tap, tap_config
+
+if t.TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from tap_asos.sandbox import SandboxServer
+
+LIST = "/products/v2/list"
+
+
+def _products_config(server: SandboxServer, **overrides: t.Any) -> dict[str, t.Any]:
+    # One category keeps fault tests short; pages of 20 give several pages to break.
+    cid = _a_category(server)
+    return tap_config(server.url, server.api_key, category_ids=[cid], page_size=20,
+                      **overrides)
+
+
+def _a_category(server: SandboxServer) -> int:
+    from tests.helpers import api_get  # noqa: PLC0415
+
+    tree = api_get(server.url, server.api_key, "/categories/list", country="US", lang="en-US")
+    stack = list(tree["navigation"])
+    while stack:
+        node = stack.pop()
+        if not node.get("children") and (node.get("link") or {}).get("linkType") == "category":
+            cid = int(node["link"]["categoryId"])
+            if len(listed_ids(server.url, server.api_key, "US", cid)) > 45:
+                return cid
+        stack.extend(node.get("children") or [])
+    raise AssertionError("no category with more than two pages")
+
+
+def _sync_products(config: dict[str, t.Any]) -> list[int]:
+    result = run_tap(config, catalog=catalog_for(config, select=["products"],
+                                                 products_method="FULL_TABLE"))
+    return [r["id"] for r in result.records["products"]]
+
+
+def _expected(server: SandboxServer, config: dict[str, t.Any]) -> list[int]:
+    return listed_ids(server.url, server.api_key, "US", config["category_ids"][0])
+
+
+@pytest.mark.parametrize(
+    "rule",
+    [
+        {"kind": "429", "times": 3},
+        {"kind": "429", "times": 2, "retry_after": 0},
+        {"kind": "500", "times": 2},
+        {"kind": "503", "times": 2},
+        {"kind": "malformed", "times": 2},
+        {"kind": "truncated", "times": 2},
+        {"kind": "empty_page", "times": 2, "after": 1},
+        {"kind": "timeout", "times": 1, "seconds": 2.5},
+    ],
+    ids=lambda rule: f"{rule['kind']}x{rule['times']}",
+)
+def test_transient_faults_are_retried_without_loss(
+    make_sandbox: Callable[..., SandboxServer], rule: dict[str, t.Any]
+) -> None:
+    server = make_sandbox()
+    config = _products_config(server, timeout=1)
+    server.set_faults({"rules": [{**rule, "path": LIST}]})
+    ids = _sync_products(config)
+    assert ids == _expected(server, config)
+    assert server.stats()["faults_injected"] == rule["times"]
+
+
+def test_persistent_5xx_fails_after_bounded_retries(
+    make_sandbox: Callable[..., SandboxServer],
+) -> None:
+    server = make_sandbox()
+    config = _products_config(server, max_retries=2)
+    server.set_faults({"rules": [{"kind": "502", "path": LIST}]})
+    with pytest.raises(RetriableAPIError, match=r"502 .* /products/v2/list"):
+        _sync_products(config)
+    assert server.stats()["by_path"][LIST] == 3
+
+
+def test_bad_key_is_fatal_with_an_actionable_message(sandbox: SandboxServer) -> None:
+    secret = "definitely-not-a-valid-key-123"
+    config = tap_config(sandbox.url, secret)
+    with pytest.raises(FatalAPIError) as info:
+        run_tap(config, catalog=catalog_for(config, select=["countries"]))
+    message = str(info.value)
+    assert "401" in message
+    assert "Invalid API key" in message
+    assert "TAP_ASOS_API_KEY" in message
+    assert secret not in message
+
+
+def test_monthly_quota_is_not_retried(make_sandbox: Callable[..., SandboxServer]) -> None:
+    server = make_sandbox(quota=3)
+    config = _products_config(server)
+    with pytest.raises(FatalAPIError, match="MONTHLY quota"):
+        _sync_products(config)
+    assert server.stats()["by_status"].get("429") == 1
+
+
+def test_client_rate_limit_keeps_the_sandbox_limit(
+    make_sandbox: Callable[..., SandboxServer],
+) -> None:
+    server = make_sandbox(rate_limit_per_second=20)
+    config = _products_config(server, requests_per_second=15)
+    assert _sync_products(config) == _expected(server, config)
+    assert "429" not in server.stats()["by_status"]
+
+
+def test_requests_carry_rapidapi_headers_and_user_agent(sandbox: SandboxServer) -> None:
+    from tap_asos.tap import TapAsos  # noqa: PLC0415
+
+    tap = TapAsos(config=tap_config(sandbox.url, sandbox.api_key), parse_env_config=False)
+    stream = tap.streams["countries"]
+    request = stream.build_prepared_request(method="GET", url=sandbox.url,
+                                            headers=stream.http_headers)
+    request = stream.authenticator(request)
+    assert request.headers["X-RapidAPI-Host"] == "asos2.p.rapidapi.com"
+    assert request.headers["X-RapidAPI-Key"] == sandbox.api_key
+    assert request.headers["User-Agent"].startswith("tap-asos/")
