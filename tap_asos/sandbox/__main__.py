@@ -1,0 +1,67 @@
+"""Command line: ``asos-sandbox`` / ``python -m tap_asos.sandbox``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+import threading
+from pathlib import Path
+
+from tap_asos.sandbox.config import SandboxConfig
+from tap_asos.sandbox.server import SandboxServer
+
+
+def _latency(text: str) -> tuple[int, int]:
+    lo, _, hi = text.partition(",")
+    return int(lo), int(hi or lo)
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """Command-line options (see docs/sandbox.md)."""
+    parser = argparse.ArgumentParser(prog="asos-sandbox", description=__doc__)
+    parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=0, help="port; 0 picks a free one")
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--products", type=int, default=5000, help="catalog size at day 0")
+    parser.add_argument("--api-key", action="append", dest="api_keys",
+                        help="accepted X-RapidAPI-Key (repeatable; default sandbox-key)")
+    parser.add_argument("--rate-limit-per-second", type=float, default=0.0)
+    parser.add_argument("--quota", type=int, default=0, help="requests allowed; 0 = unlimited")
+    parser.add_argument("--latency-ms", type=_latency, default=(0, 0), help="e.g. 50,100")
+    parser.add_argument("--new-per-day", type=int, default=None)
+    parser.add_argument("--advance-days", type=int, default=0, help="start this many days on")
+    parser.add_argument("--faults", type=json.loads, default=None, help="fault spec JSON")
+    parser.add_argument("--url-file", type=Path, help="write the URL here once listening")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Serve until SIGTERM or SIGINT."""
+    args = parse_args(argv)
+    config = SandboxConfig(
+        seed=args.seed, products=args.products,
+        api_keys=tuple(args.api_keys or ("sandbox-key",)),
+        rate_limit_per_second=args.rate_limit_per_second, quota=args.quota,
+        latency_ms=args.latency_ms, new_per_day=args.new_per_day,
+    )
+    server = SandboxServer(config, host=args.host, port=args.port).start()
+    if args.advance_days:
+        server.advance(args.advance_days)
+    if args.faults:
+        server.set_faults(args.faults)
+    if args.url_file:
+        args.url_file.write_text(server.url + "\n")
+    sys.stdout.write(f"ASOS sandbox listening on {server.url}\n")
+    sys.stdout.flush()
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    stop.wait()
+    server.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

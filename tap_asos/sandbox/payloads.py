@@ -1,0 +1,401 @@
+"""Response bodies of the sandbox, shaped like the real API's (see docs/sandbox.md)."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import typing as t
+from datetime import date, timedelta
+
+from tap_asos.sandbox.catalog import Catalog, mix
+from tap_asos.sandbox.config import (
+    BRANDS,
+    COLOURS,
+    COUNTRIES,
+    CURRENCIES,
+    LANGUAGES,
+    NAVIGATION,
+    SIZE_RUNS,
+    SIZE_SCHEMAS,
+    Currency,
+)
+
+Json = dict[str, t.Any]
+EPOCH = date(2026, 1, 1)  # catalog day 0; no wall clock anywhere
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+
+
+def _guid(*parts: int | str) -> str:
+    h = hashlib.blake2b("/".join(map(str, parts)).encode(), digest_size=16).hexdigest()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:32]}"
+
+
+def request_id(path: str, query: str) -> str:
+    """A request id derived from the request, so bodies stay byte-for-byte repeatable."""
+    return _guid(path, query)
+
+
+# --- countries and categories ---------------------------------------------------------
+
+
+def countries(lang: str) -> list[Json]:
+    """Body of /countries/list."""
+    del lang  # names are English whatever the language asked for, as seen upstream
+    return [
+        {
+            "country": c.country,
+            "store": c.store,
+            "name": c.name,
+            "imageUrl": f"https://assets.asosservices.com/storesa/images/flags/{c.country.lower()}.png",
+            "siteUrl": c.site_url,
+            "siteId": c.site_id,
+            "majorCountry": None,
+            "isDefaultCountry": None,
+            "region": None,
+            "legalEntity": None,
+            "languages": [
+                {"language": code, "name": LANGUAGES[code][0], "text": LANGUAGES[code][0],
+                 "languageShort": LANGUAGES[code][1], "isPrimary": i == 0}
+                for i, code in enumerate(c.languages)
+            ],
+            "currencies": [
+                {"currency": code, "symbol": CURRENCIES[code].symbol,
+                 "text": f"{CURRENCIES[code].symbol} {code}", "isPrimary": i == 0,
+                 "currencyId": CURRENCIES[code].currency_id}
+                for i, code in enumerate(c.currencies)
+            ],
+            "sizeSchemas": [
+                {"sizeSchema": s, "text": s, "isPrimary": s == c.size_schema}
+                for s in SIZE_SCHEMAS
+            ],
+        }
+        for c in COUNTRIES
+    ]
+
+
+def _nav_node(  # noqa: PLR0913
+    key: str, title: str, node_type: str, link: Json | None, children: list[Json],
+    priority: int,
+) -> Json:
+    return {
+        "id": _guid("nav", key),
+        "alias": _slug(key) if node_type == "container" else None,
+        "type": node_type,
+        "channelExclusions": [],
+        "webLargePriority": priority,
+        "content": {"title": title, "subTitle": None, "webLargeImageUrl": None,
+                    "mobileImageUrl": None},
+        "display": {"webLargeTemplateId": 1, "webLargeTemplateName": "Default",
+                    "webLargeColumnSpan": 1, "mobileTemplateId": 1,
+                    "mobileTemplateName": "Default", "mobileDisplayLayout": "list"}
+        if node_type == "container" else None,
+        "style": {"webLargeStyleType": None, "mobileStyleType": None},
+        "link": link,
+        "children": children,
+    }
+
+
+def _category_link(category_id: int, path: str) -> Json:
+    return {"linkType": "category", "brandSectionAlias": None, "categoryId": category_id,
+            "webUrl": f"https://www.asos.com/{path}/cat/?cid={category_id}",
+            "appUrl": f"asos://category?cid={category_id}"}
+
+
+def categories() -> Json:
+    """Body of /categories/list: navigation per gender, brands and footer."""
+    navigation = []
+    for g, (gender, groups) in enumerate(NAVIGATION.items()):
+        group_nodes = []
+        for i, (group, leaves) in enumerate(groups):
+            leaf_nodes = [
+                _nav_node(f"{gender}/{group}/{title}", title, "link",
+                          _category_link(cid, _slug(f"{gender}/{group}/{title}")), [], j)
+                for j, (title, cid, _kind) in enumerate(leaves)
+            ]
+            group_nodes.append(_nav_node(f"{gender}/{group}", group, "container", None,
+                                         leaf_nodes, i))
+        sale = _nav_node(f"{gender}/Sale", "Sale", "link",
+                         {"linkType": "internal", "brandSectionAlias": None, "categoryId": None,
+                          "webUrl": f"https://www.asos.com/{gender.lower()}/sale/",
+                          "appUrl": None}, [], len(groups))
+        navigation.append(_nav_node(gender, gender, "container", None, [*group_nodes, sale], g))
+    brands = [
+        _nav_node(f"brand/{name}", name, "link",
+                  {"linkType": "aToZBrands", "brandSectionAlias": _slug(name),
+                   "categoryId": None, "webUrl": None, "appUrl": None}, [], i)
+        for i, (name, _bid) in enumerate(BRANDS)
+    ]
+    footer = [
+        _nav_node("footer/help", "Help & FAQs", "link",
+                  {"linkType": "external", "brandSectionAlias": None, "categoryId": None,
+                   "webUrl": "https://www.asos.com/customer-care/", "appUrl": None}, [], 0),
+    ]
+    return {"navigation": navigation, "brands": brands, "footer": footer}
+
+
+# --- prices -----------------------------------------------------------------------------
+
+
+def _money(cur: Currency, value: float | None) -> Json:
+    return {"value": value, "text": cur.text(value) if value is not None else ""}
+
+
+def list_price(catalog: Catalog, k: int, cur: Currency) -> Json:
+    """The ``price`` object of a listing item."""
+    base = round(catalog.product(k).base_price * cur.rate, 2)
+    off = catalog.markdown(k)
+    return {
+        "current": _money(cur, round(base * (1 - off), 2)),
+        "previous": _money(cur, base if off else None),
+        "rrp": _money(cur, None),
+        "isMarkedDown": bool(off),
+        "isOutletPrice": False,
+        "currency": cur.code,
+    }
+
+
+def _detail_money(cur: Currency, value: float | None, version: str) -> Json:
+    return {"value": value, "text": cur.text(value) if value is not None else None,
+            "versionId": version, "conversionId": None if cur.code == "GBP" else "1"}
+
+
+def detail_price(catalog: Catalog, k: int, cur: Currency, *, extra: bool = False) -> Json:
+    """The price object ``P`` of detail and stock-price bodies."""
+    base = round(catalog.product(k).base_price * cur.rate, 2)
+    off = catalog.markdown(k)
+    version = f"{catalog.product_id(k)}-{catalog.day // 2}"
+    price: Json = {
+        "current": _detail_money(cur, round(base * (1 - off), 2), version),
+        "previous": _detail_money(cur, base if off else None, version),
+        "rrp": _detail_money(cur, None, version),
+        "xrp": _detail_money(cur, base, version),
+        "currency": cur.code,
+        "isMarkedDown": bool(off),
+        "isOutletPrice": False,
+        "startDateTime": f"{EPOCH + timedelta(days=catalog.day // 2 * 2)}T00:00:00Z",
+    }
+    if extra:
+        price["discountPercentage"] = round(off * 100)
+    return price
+
+
+# --- products ----------------------------------------------------------------------------
+
+
+def _paths(catalog: Catalog, k: int) -> tuple[str, str]:
+    p = catalog.product(k)
+    brand = _slug(BRANDS[p.brand][0])
+    return brand, _slug(catalog.name(k))
+
+
+def list_item(catalog: Catalog, k: int, cur: Currency) -> Json:
+    """One product of a listing page (2024 shape, as in samples/)."""
+    p = catalog.product(k)
+    brand, slug = _paths(catalog, k)
+    colour_way = p.id + 1 + p.colour
+    h = mix(catalog.seed, k, 10)
+    image = f"images.asos-media.com/products/{slug}/{p.id}"
+    return {
+        "id": p.id,
+        "name": catalog.name(k),
+        "price": list_price(catalog, k, cur),
+        "colour": COLOURS[p.colour],
+        "colourWayId": colour_way,
+        "brandName": BRANDS[p.brand][0],
+        "hasVariantColours": h % 5 == 0,
+        "hasMultiplePrices": False,
+        "groupId": None,
+        "productCode": 100_000_000 + k * 7 + h % 7,
+        "productType": "Product",
+        "url": f"{brand}/{slug}/prd/{p.id}#colourWayId-{colour_way}",
+        "imageUrl": f"{image}-1-{_slug(COLOURS[p.colour])}",
+        "additionalImageUrls": [f"{image}-{n}" for n in (2, 3, 4)],
+        "videoUrl": None,
+        "showVideo": False,
+        "isSellingFast": h % 11 == 0,
+        "isRestockingSoon": False,
+        "isPromotion": False,
+        "sponsoredCampaignId": None,
+        "facetGroupings": [],
+        "advertisement": None,
+    }
+
+
+def _sizes(catalog: Catalog, k: int, size_schema: str) -> list[str]:
+    p = catalog.product(k)
+    run = SIZE_RUNS[p.leaf.kind][size_schema if size_schema in SIZE_SCHEMAS else "UK"]
+    start = mix(catalog.seed, k, 11) % max(1, len(run) - p.variants + 1)
+    return run[start : start + p.variants]
+
+
+def _variant_base(catalog: Catalog, k: int, i: int) -> tuple[int, str, bool, bool]:
+    variant_id = 300_000_000 + k * 10 + i
+    in_stock, low = catalog.in_stock(k, i)
+    return variant_id, f"{catalog.product_id(k)}-{i + 1}", in_stock, low
+
+
+def detail(catalog: Catalog, k: int, cur: Currency, size_schema: str, lang: str, *,
+           v4: bool = False) -> Json:
+    """Body of /products/v3/detail (v4 adds the stock-price fields per variant)."""
+    p = catalog.product(k)
+    brand, slug = _paths(catalog, k)
+    colour_way = p.id + 1 + p.colour
+    colour = COLOURS[p.colour]
+    price = detail_price(catalog, k, cur)
+    variants = []
+    for i, size in enumerate(_sizes(catalog, k, size_schema)):
+        vid, sku, in_stock, low = _variant_base(catalog, k, i)
+        variant: Json = {
+            "id": vid, "name": f"{catalog.name(k)} - {size}", "sizeId": 1000 + i,
+            "brandSize": size, "sizeDescription": size, "displaySizeText": size,
+            "sizeOrder": i + 1, "sku": sku, "isLowInStock": low, "isInStock": in_stock,
+            "isAvailable": in_stock, "colourWayId": colour_way, "colourCode": colour[:2].upper(),
+            "colour": colour, "isPrimary": i == 0, "price": price,
+        }
+        if v4:
+            variant.update(_stock_extras(catalog, k, i, in_stock))
+        variants.append(variant)
+    image = f"images.asos-media.com/products/{slug}/{p.id}"
+    return {
+        "id": p.id,
+        "name": catalog.name(k),
+        "description": f"<ul><li>{p.leaf.title} by {BRANDS[p.brand][0]}</li></ul>",
+        "gender": p.leaf.gender,
+        "productCode": str(100_000_000 + k * 7 + mix(catalog.seed, k, 10) % 7),
+        "pdpLayout": "Default",
+        "alternateNames": [{"locale": lang, "title": catalog.name(k)}],
+        "badges": [],
+        "baseUrl": f"https://www.asos.com/{brand}/{slug}/prd/{p.id}",
+        "brand": {"brandId": BRANDS[p.brand][1], "name": BRANDS[p.brand][0],
+                  "description": f"<p>{BRANDS[p.brand][0]}</p>"},
+        "countryOfManufacture": None,
+        "info": {"aboutMe": "<br>Main: 100% Cotton", "sizeAndFit": None,
+                 "careInfo": "Machine wash according to instructions on care label"},
+        "isDeadProduct": False,
+        "isInStock": any(v["isInStock"] for v in variants),
+        "isNoSize": p.leaf.kind == "onesize",
+        "isOneSize": p.leaf.kind == "onesize",
+        "localisedData": None,
+        "rating": None,
+        "shippingRestriction": None,
+        "sizeGuide": f"https://www.asos.com/size-guide/{p.leaf.kind}",
+        "sizeGuideApiUrl": None,
+        "webCategories": [{"id": cid} for cid in catalog.categories_of(k)],
+        "media": {
+            "images": [
+                {"url": f"{image}-{n}", "type": "Standard1" if n == 1 else "Standard",
+                 "colourWayId": colour_way, "colourCode": colour[:2].upper(),
+                 "colour": colour, "isPrimary": n == 1}
+                for n in (1, 2, 3, 4)
+            ],
+            "catwalk": [], "spinset": [], "swatchSprite": [],
+        },
+        "price": price,
+        "variants": variants,
+    }
+
+
+def _stock_extras(catalog: Catalog, k: int, i: int, in_stock: bool) -> Json:  # noqa: FBT001
+    day = EPOCH + timedelta(days=catalog.day)
+    return {
+        "stockLastUpdatedDate": f"{day}T0{i % 10}:00:00Z" if in_stock else None,
+        "warehouse": "ASOS UK" if mix(catalog.seed, k, 12) % 2 else "ASOS US",
+        "source": {"id": "PRIMARY", "description": "Primary"},
+        "seller": None,
+        "discountPercentage": round(catalog.markdown(k) * 100),
+    }
+
+
+def stock_price(catalog: Catalog, k: int, cur: Currency, size_schema: str) -> Json:
+    """One item of /products/v3/get-stock-price."""
+    price = detail_price(catalog, k, cur, extra=True)
+    variants = []
+    for i, _size in enumerate(_sizes(catalog, k, size_schema)):
+        vid, sku, in_stock, low = _variant_base(catalog, k, i)
+        variant_price = {**price, "wasPriceStartDate": None}
+        variants.append({"id": vid, "variantId": vid, "sku": sku, "isInStock": in_stock,
+                         "isLowInStock": low, **_stock_extras(catalog, k, i, in_stock),
+                         "price": variant_price})
+    if not any(v["isInStock"] for v in variants):
+        variants = []  # a product with no stock at all comes back with no variants
+    return {
+        "productId": catalog.product_id(k),
+        "productPrice": price,
+        "hasMultiplePricesInStock": False,
+        "isInStock": any(v["isInStock"] for v in variants),
+        "variants": variants,
+    }
+
+
+def facets(catalog: Catalog, ks: t.Sequence[int]) -> list[Json]:
+    """Facets of a listing: brand and colour counts over (at most) its first 2000 items."""
+    brand_counts: dict[int, int] = {}
+    colour_counts: dict[int, int] = {}
+    for k in ks[:2000]:
+        p = catalog.product(k)
+        brand_counts[p.brand] = brand_counts.get(p.brand, 0) + 1
+        colour_counts[p.colour] = colour_counts.get(p.colour, 0) + 1
+
+    def facet(fid: str, name: str, values: list[Json]) -> Json:
+        return {"id": fid, "name": name, "facetValues": values,
+                "displayStyle": "Single-Column", "facetType": "TextMultiSelect",
+                "hasSelectedValues": False}
+
+    return [
+        facet("brand", "Brand", [
+            {"count": n, "id": str(BRANDS[b][1]), "name": BRANDS[b][0], "isSelected": False}
+            for b, n in sorted(brand_counts.items())]),
+        facet("base_colour", "Colour", [
+            {"count": n, "id": str(c + 1), "name": COLOURS[c], "isSelected": False}
+            for c, n in sorted(colour_counts.items())]),
+    ]
+
+
+def listing_envelope(  # noqa: PLR0913
+    category_name: str, search_term: str, item_count: int, products: list[Json],
+    facet_list: list[Json], req_id: str,
+) -> Json:
+    """The whole /products/v2/list body around one page of products."""
+    return {
+        "searchTerm": search_term,
+        "categoryName": category_name,
+        "itemCount": item_count,
+        "redirectUrl": "",
+        "products": products,
+        "facets": facet_list,
+        "diagnostics": {
+            "requestId": req_id, "processingTime": 12, "queryTime": 5,
+            "recommendationsEnabled": False,
+            "recommendationsAnalytics": {"personalisationStatus": 0, "numberOfItems": 0,
+                                         "numberOfRecs": 0, "personalisationType": "",
+                                         "experimentTrackerkey": "", "items": []},
+            "advertisementsEnabled": False,
+            "advertisementsAnalytics": {"status": 0, "customerOptIn": False,
+                                        "numberOfItemsFromPartner": 0, "items": [],
+                                        "itemsFromPartner": [],
+                                        "placementBeacons": {"onLoadBeacon": None,
+                                                             "onViewBeacon": None}},
+        },
+        "searchPassMeta": {"isPartial": False, "isSpellcheck": False, "searchPass": [],
+                           "alternateSearchTerms": []},
+        "queryId": None,
+        "discoverSearchProductTypes": [],
+        "campaigns": {"imageTiles": [], "promoBanners": [], "sponsoredProducts": []},
+    }
+
+
+def auto_complete(catalog: Catalog, q: str) -> Json:
+    """Body of /v2/auto-complete (shape likely, see docs)."""
+    words = q.lower()
+    names: dict[str, int] = {}
+    for k in range(min(catalog.count, 3000)):
+        name = catalog.name(k)
+        if words and words in name.lower():
+            names[name] = names.get(name, 0) + 1
+    suggestions = [{"searchTerm": name.lower(), "numberOfResults": n}
+                   for name, n in sorted(names.items(), key=lambda x: (-x[1], x[0]))[:10]]
+    return {"suggestionGroups": [{"indexName": "Departments", "indexTitle": "Departments",
+                                  "suggestions": suggestions}]}

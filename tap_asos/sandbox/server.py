@@ -1,0 +1,425 @@
+"""The sandbox HTTP server: routes, parameter checks, control endpoints, lifecycle."""
+
+from __future__ import annotations
+
+import random
+import socket
+import threading
+import time
+import typing as t
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlsplit
+
+import msgspec
+
+from tap_asos.sandbox import payloads
+from tap_asos.sandbox.catalog import LEAF_BY_ID, Catalog
+from tap_asos.sandbox.config import COUNTRIES, CURRENCIES, SIZE_SCHEMAS, STORES, SandboxConfig
+from tap_asos.sandbox.gateway import Denial, FaultRule, Gateway
+
+Json = t.Any
+MAX_STOCK_IDS = 50
+SORTS = {"", "freshness", "priceasc", "pricedesc"}
+RANGES = {"", "sale", "new_season"}
+CONTROL = "/_sandbox/"
+_ENCODE = msgspec.json.encode
+FIRST_STORE_COUNTRY = {c.store: c for c in reversed(COUNTRIES)}
+
+
+class BadRequestError(Exception):
+    """An invalid parameter: answered 400 with an ASOS-style body."""
+
+    def __init__(self, message: str, status: int = HTTPStatus.BAD_REQUEST) -> None:
+        """Keep the status beside the message."""
+        super().__init__(message)
+        self.status = status
+
+
+class Params:
+    """Typed access to one request's query parameters, raising BadRequestError."""
+
+    def __init__(self, query: str) -> None:
+        """Parse the query string (last value wins, as upstream)."""
+        self.raw = {k: v[-1] for k, v in parse_qs(query, keep_blank_values=True).items()}
+
+    def text(self, name: str, default: str = "") -> str:
+        """A string parameter."""
+        return self.raw.get(name, default).strip()
+
+    def integer(self, name: str, default: int | None = None, lo: int = 0,
+                hi: int | None = None) -> int:
+        """An integer parameter within [lo, hi]."""
+        value = self.raw.get(name)
+        if value is None or value == "":
+            if default is None:
+                raise BadRequestError(f"Missing required parameter '{name}'")
+            return default
+        try:
+            number = int(value)
+        except ValueError:
+            raise BadRequestError(f"Parameter '{name}' must be an integer") from None
+        if number < lo or (hi is not None and number > hi):
+            bound = f"between {lo} and {hi}" if hi is not None else f"at least {lo}"
+            raise BadRequestError(f"Parameter '{name}' must be {bound}")
+        return number
+
+    def ints(self, name: str) -> frozenset[int]:
+        """A comma-separated list of integers (facet filters, ids)."""
+        value = self.text(name)
+        try:
+            return frozenset(int(x) for x in value.split(",") if x.strip())
+        except ValueError:
+            raise BadRequestError(f"Parameter '{name}' must be comma-separated ids") from None
+
+    def store(self) -> str:
+        """The required store code."""
+        store = self.text("store").upper()
+        if not store:
+            raise BadRequestError("Missing required parameter 'store'")
+        if store not in STORES:
+            raise BadRequestError(f"Unknown store '{store}'")
+        return store
+
+    def currency(self, store: str) -> payloads.Currency:
+        """Requested currency, or the store's primary one."""
+        code = self.text("currency").upper() or FIRST_STORE_COUNTRY[store].currencies[0]
+        if code not in CURRENCIES:
+            raise BadRequestError(f"Unknown currency '{code}'")
+        return CURRENCIES[code]
+
+    def size_schema(self, store: str) -> str:
+        """Requested size schema, or the store's primary one."""
+        schema = self.text("sizeSchema").upper() or FIRST_STORE_COUNTRY[store].size_schema
+        if schema not in SIZE_SCHEMAS:
+            raise BadRequestError(f"Unknown sizeSchema '{schema}'")
+        return schema
+
+
+class Sandbox:
+    """State behind one server: catalog, gateway, and the API routes."""
+
+    def __init__(self, config: SandboxConfig) -> None:
+        """Build the catalog and an empty gateway."""
+        self.config = config
+        self.catalog = Catalog(config)
+        self.gateway = Gateway(config)
+        self._latency_rng = random.Random(config.seed)  # noqa: S311
+        self.routes: dict[str, t.Callable[[Params, str], Json]] = {
+            "/countries/list": lambda p, _q: payloads.countries(p.text("lang")),
+            "/categories/list": self.categories,
+            "/products/v2/list": self.listing,
+            "/products/v3/detail": self.detail,
+            "/products/v4/detail": lambda p, q: self.detail(p, q, v4=True),
+            "/products/v3/get-stock-price": self.stock_price,
+            "/products/v4/get-stock-price": self.stock_price,
+            "/products/v3/list-similarities": self.similarities,
+            "/v2/auto-complete": self.auto_complete,
+        }
+
+    # --- API routes ------------------------------------------------------------
+
+    def categories(self, params: Params, _query: str) -> Json:  # noqa: PLR6301
+        """/categories/list."""
+        country = params.text("country").upper()
+        if not country:
+            raise BadRequestError("Missing required parameter 'country'")
+        if country not in {c.country for c in COUNTRIES}:
+            raise BadRequestError(f"Unknown country '{country}'")
+        return payloads.categories()
+
+    def listing(self, params: Params, query: str, *, empty: bool = False) -> Json:
+        """/products/v2/list: one page of a category or search listing."""
+        store = params.store()
+        cur = params.currency(store)
+        params.size_schema(store)
+        offset = params.integer("offset", 0)
+        limit = params.integer("limit", 48, lo=1, hi=self.config.max_limit)
+        sort = params.text("sort").lower()
+        range_ = params.text("range").lower()
+        q = params.text("q")
+        category_id = params.integer("categoryId", 0)
+        if sort not in SORTS:
+            raise BadRequestError(f"Unknown sort '{sort}'")
+        if range_ not in RANGES:
+            raise BadRequestError(f"Unknown range '{range_}'")
+        if not category_id and not q:
+            raise BadRequestError("Either 'categoryId' or 'q' is required")
+        if category_id and category_id not in LEAF_BY_ID:
+            raise BadRequestError(f"Unknown categoryId {category_id}")
+        colours = frozenset(c - 1 for c in params.ints("base_colour"))
+        ks = self.catalog.listing(store, category_id, sort, q, range_ == "sale",
+                                  range_ == "new_season", params.ints("brand"), colours)
+        page = [] if empty else ks[offset : offset + limit]
+        name = LEAF_BY_ID[category_id].title if category_id else ""
+        return payloads.listing_envelope(
+            name, q, len(ks), [payloads.list_item(self.catalog, k, cur) for k in page],
+            payloads.facets(self.catalog, ks), payloads.request_id("/products/v2/list", query),
+        )
+
+    def _product(self, params: Params, name: str = "id") -> int:
+        k = self.catalog.index_of(params.integer(name, lo=1))
+        if k is None:
+            raise BadRequestError("Product not found", HTTPStatus.NOT_FOUND)
+        return k
+
+    def detail(self, params: Params, _query: str, *, v4: bool = False) -> Json:
+        """/products/v3/detail and v4."""
+        store = params.store()
+        k = self._product(params)
+        return payloads.detail(self.catalog, k, params.currency(store),
+                               params.size_schema(store), params.text("lang") or "en-GB", v4=v4)
+
+    def stock_price(self, params: Params, _query: str) -> Json:
+        """/products/v3/get-stock-price: several products per call, unknown ids left out."""
+        store = params.store()
+        ids = params.text("productIds")
+        if not ids:
+            raise BadRequestError("Missing required parameter 'productIds'")
+        wanted = [x.strip() for x in ids.split(",") if x.strip()]
+        if len(wanted) > MAX_STOCK_IDS:
+            raise BadRequestError(f"At most {MAX_STOCK_IDS} productIds per request")
+        cur, schema = params.currency(store), params.size_schema(store)
+        out = []
+        for raw in wanted:
+            k = self.catalog.index_of(int(raw)) if raw.isdigit() else None
+            if k is not None and self.catalog.in_store(k, store):
+                out.append(payloads.stock_price(self.catalog, k, cur, schema))
+        return out
+
+    def similarities(self, params: Params, _query: str) -> Json:
+        """/products/v3/list-similarities (shape likely: listing items)."""
+        store = params.store()
+        k = self._product(params)
+        cur = params.currency(store)
+        return [payloads.list_item(self.catalog, x, cur)
+                for x in self.catalog.similar(k, store)]
+
+    def auto_complete(self, params: Params, _query: str) -> Json:
+        """/v2/auto-complete (shape likely)."""
+        q = params.text("q")
+        if not q:
+            raise BadRequestError("Missing required parameter 'q'")
+        params.store()
+        return payloads.auto_complete(self.catalog, q)
+
+    # --- control ---------------------------------------------------------------------
+
+    def control(self, method: str, path: str, params: Params, body: bytes) -> tuple[int, Json]:
+        """The /_sandbox/ endpoints."""
+        name = path[len(CONTROL):].strip("/")
+        if name == "health" and method == "GET":
+            return 200, {"status": "ok", "day": self.catalog.day, "products": self.catalog.count}
+        if name == "stats" and method == "GET":
+            return 200, {**self.gateway.stats(), "day": self.catalog.day}
+        if name == "advance" and method == "POST":
+            days = params.integer("days", 1, lo=1, hi=3650)
+            added = self.catalog.advance(days)
+            return 200, {"day": self.catalog.day, "new_products": added,
+                         "products": self.catalog.count}
+        if name == "reset" and method == "POST":
+            self.catalog.reset()
+            self.gateway.reset()
+            return 200, {"day": 0, "products": self.catalog.count}
+        if name == "faults":
+            if method == "DELETE":
+                self.gateway.set_faults({})
+                return 200, {"rules": []}
+            if method == "POST":
+                try:
+                    spec = msgspec.json.decode(body or b"{}")
+                    self.gateway.set_faults(spec)
+                except (ValueError, TypeError, msgspec.DecodeError) as exc:
+                    return 400, {"message": f"bad fault spec: {exc}"}
+                return 200, spec
+        return 404, {"message": f"Endpoint '{path}' does not exist"}
+
+    def sleep_latency(self) -> None:
+        """The configured per-request latency."""
+        lo, hi = self.config.latency_ms
+        if hi > 0:
+            time.sleep(self._latency_rng.uniform(lo, hi) / 1000)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server: _HTTPServer
+
+    def setup(self) -> None:
+        super().setup()
+        # Without this, keep-alive requests wait ~40 ms on Nagle + delayed ACK.
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+    def log_message(self, format: str, *args: t.Any) -> None:  # noqa: A002
+        """Quiet: the stats endpoint counts requests instead."""
+
+    def do_GET(self) -> None:  # noqa: N802
+        self._handle("GET")
+
+    def do_POST(self) -> None:  # noqa: N802
+        self._handle("POST")
+
+    def do_DELETE(self) -> None:  # noqa: N802
+        self._handle("DELETE")
+
+    def _send(self, status: int, body: bytes, headers: dict[str, str] | None = None,
+              content_type: str = "application/json") -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(body)
+
+    def _handle(self, method: str) -> None:
+        sandbox = self.server.sandbox
+        split = urlsplit(self.path)
+        path, query = split.path, split.query
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else b""
+        params = Params(query)
+        if path.startswith(CONTROL):
+            status, payload = sandbox.control(method, path, params, body)
+            self._send(status, _ENCODE(payload))
+            return
+        route = sandbox.routes.get(path)
+        if route is None or method != "GET":
+            self._send(404, _ENCODE({"message": f"Endpoint '{path}' does not exist"}))
+            return
+        status, payload_bytes, headers, ctype = self._api(sandbox, route, path, query, params)
+        sandbox.gateway.count(path, status)
+        self._send(status, payload_bytes, headers, ctype)
+
+    def _api(
+        self, sandbox: Sandbox, route: t.Callable[[Params, str], Json], path: str,
+        query: str, params: Params,
+    ) -> tuple[int, bytes, dict[str, str], str]:
+        denial = sandbox.gateway.admit(self.headers)
+        headers = sandbox.gateway.quota_headers()
+        if denial is not None:
+            return denial.status, _ENCODE({"message": denial.message}), {
+                **headers, **denial.headers}, "application/json"
+        sandbox.sleep_latency()
+        fault = sandbox.gateway.pick_fault(path)
+        if fault is not None and fault.kind in {"timeout", "latency"}:
+            time.sleep(fault.seconds)
+        if fault is not None and fault.kind.isdigit():
+            return self._fault_status(fault, headers)
+        try:
+            if fault is not None and fault.kind == "empty_page" and path == "/products/v2/list":
+                payload = sandbox.listing(params, query, empty=True)
+            else:
+                payload = route(params, query)
+        except BadRequestError as exc:
+            return exc.status, _ENCODE({"message": str(exc), "errorCode": exc.status}), \
+                headers, "application/json"
+        data = _ENCODE(payload)
+        if fault is not None and fault.kind == "malformed":
+            data = b"<html><body><h1>502 Bad Gateway</h1></body></html>"
+        elif fault is not None and fault.kind == "truncated":
+            data = data[: len(data) // 2]
+        return 200, data, headers, "application/json"
+
+    @staticmethod
+    def _fault_status(fault: FaultRule, headers: dict[str, str]) -> tuple[
+            int, bytes, dict[str, str], str]:
+        status = int(fault.kind)
+        if status == HTTPStatus.TOO_MANY_REQUESTS:
+            denial = Denial(429, "You have exceeded the rate limit per second for your plan, "
+                                 "BASIC, by the API provider")
+            if fault.retry_after is not None:
+                denial.headers["Retry-After"] = f"{fault.retry_after:g}"
+            return 429, _ENCODE({"message": denial.message}), {**headers, **denial.headers}, \
+                "application/json"
+        return status, _ENCODE({"message": HTTPStatus(status).phrase}), headers, \
+            "application/json"
+
+
+class _HTTPServer(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    sandbox: Sandbox
+
+
+class SandboxServer:
+    """A sandbox listening on ``host:port`` (port 0: a free one), served from a thread."""
+
+    def __init__(self, config: SandboxConfig | None = None, host: str = "127.0.0.1",
+                 port: int = 0) -> None:
+        """Build the catalog now; listen on ``start()``."""
+        self.config = config or SandboxConfig()
+        self.sandbox = Sandbox(self.config)
+        self._address = (host, port)
+        self._httpd: _HTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def api_key(self) -> str:
+        """A key the sandbox accepts."""
+        return self.config.api_keys[0]
+
+    @property
+    def url(self) -> str:
+        """Base URL, e.g. http://127.0.0.1:PORT (valid after start)."""
+        if self._httpd is None:
+            msg = "sandbox not started"
+            raise RuntimeError(msg)
+        host, port = self._httpd.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    def start(self) -> SandboxServer:
+        """Bind, serve in a daemon thread, return once accepting connections."""
+        self._httpd = _HTTPServer(self._address, _Handler)
+        self._httpd.sandbox = self.sandbox
+        self._thread = threading.Thread(target=self._httpd.serve_forever,
+                                        kwargs={"poll_interval": 0.05},
+                                        name="asos-sandbox", daemon=True)
+        self._thread.start()
+        return self
+
+    def serve_forever(self) -> None:
+        """Bind and serve in the calling thread until ``stop()`` (for the CLI)."""
+        self._httpd = _HTTPServer(self._address, _Handler)
+        self._httpd.sandbox = self.sandbox
+        self._httpd.serve_forever(poll_interval=0.1)
+
+    def stop(self) -> None:
+        """Stop serving and close the socket."""
+        if self._httpd is not None:
+            self._httpd.shutdown()
+            self._httpd.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        self._thread = None
+
+    def __enter__(self) -> SandboxServer:
+        """Start on entry."""
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        """Stop on exit."""
+        self.stop()
+
+    def advance(self, days: int = 1) -> dict[str, t.Any]:
+        """Move the catalog ``days`` forward (as POST /_sandbox/advance)."""
+        added = self.sandbox.catalog.advance(days)
+        return {"day": self.sandbox.catalog.day, "new_products": added,
+                "products": self.sandbox.catalog.count}
+
+    def set_faults(self, spec: dict[str, t.Any]) -> None:
+        """Replace the fault rules (as POST /_sandbox/faults)."""
+        self.sandbox.gateway.set_faults(spec)
+
+    def clear_faults(self) -> None:
+        """Remove every fault rule."""
+        self.sandbox.gateway.set_faults({})
+
+    def stats(self) -> dict[str, t.Any]:
+        """Request counts (as GET /_sandbox/stats)."""
+        return {**self.sandbox.gateway.stats(), "day": self.sandbox.catalog.day}
+
+    def reset(self) -> None:
+        """Back to day 0, counters and faults cleared."""
+        self.sandbox.catalog.reset()
+        self.sandbox.gateway.reset()
