@@ -31,8 +31,9 @@ def main() -> int:
     parser.add_argument("--bucket", default="asos-lake")
     parser.add_argument("--products", type=int, default=3000)
     parser.add_argument("--seed", type=int, default=42)
-    parser.add_argument("--advance-days", type=int, default=0,
-                        help="Start the sandbox this many days after day 0.")
+    parser.add_argument(
+        "--advance-days", type=int, default=0, help="Start the sandbox this many days after day 0."
+    )
     args = parser.parse_args()
 
     sandbox = SandboxServer(SandboxConfig(seed=args.seed, products=args.products)).start()

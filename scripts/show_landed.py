@@ -32,7 +32,7 @@ def main() -> None:
             if obj["Key"].endswith(".gz"):
                 body = gzip.decompress(body)
             lines = body.splitlines()
-            stream = obj["Key"][len(args.prefix):].split("/", 1)[0]
+            stream = obj["Key"][len(args.prefix) :].split("/", 1)[0]
             counts[stream] += len(lines)
             samples.setdefault(stream, [json.loads(line) for line in lines[: args.show]])
             print(f"   {obj['Key']}  {obj['Size']:>9} bytes  {len(lines):>6} records")

@@ -35,7 +35,9 @@ PRICE = th.ObjectType(
 )
 
 ANY_OBJECT = th.ObjectType(additional_properties=True)
-ANY_ARRAY = th.ArrayType(th.CustomType({}))
+# Fields seen only as null so far: any JSON value is accepted.
+ANY = th.CustomType({"type": ["null", "string", "number", "boolean", "object", "array"]})
+ANY_ARRAY = th.ArrayType(ANY)
 
 # --- countries ---------------------------------------------------------------
 
@@ -46,10 +48,10 @@ COUNTRIES = th.PropertiesList(
     th.Property("imageUrl", th.StringType),
     th.Property("siteUrl", th.StringType),
     th.Property("siteId", th.IntegerType),
-    th.Property("majorCountry", th.CustomType({})),
+    th.Property("majorCountry", ANY),
     th.Property("isDefaultCountry", th.BooleanType),
-    th.Property("region", th.CustomType({})),
-    th.Property("legalEntity", th.CustomType({})),
+    th.Property("region", ANY),
+    th.Property("legalEntity", ANY),
     th.Property(
         "languages",
         th.ArrayType(
@@ -234,7 +236,7 @@ DETAIL_VARIANT = th.ObjectType(
     th.Property("stockLastUpdatedDate", th.StringType),
     th.Property("warehouse", th.StringType),
     th.Property("source", SOURCE),
-    th.Property("seller", th.CustomType({})),
+    th.Property("seller", ANY),
     th.Property("discountPercentage", th.NumberType),
 )
 
@@ -279,9 +281,9 @@ PRODUCT_DETAILS = th.PropertiesList(
     th.Property("isInStock", th.BooleanType),
     th.Property("isNoSize", th.BooleanType),
     th.Property("isOneSize", th.BooleanType),
-    th.Property("localisedData", th.CustomType({})),
+    th.Property("localisedData", ANY),
     th.Property("rating", ANY_OBJECT),
-    th.Property("shippingRestriction", th.CustomType({})),
+    th.Property("shippingRestriction", ANY),
     th.Property("sizeGuide", th.StringType),
     th.Property("sizeGuideApiUrl", th.StringType),
     th.Property("webCategories", th.ArrayType(th.ObjectType(th.Property("id", th.IntegerType)))),
@@ -309,7 +311,7 @@ STOCK_VARIANT = th.ObjectType(
     th.Property("stockLastUpdatedDate", th.StringType),
     th.Property("warehouse", th.StringType),
     th.Property("source", SOURCE),
-    th.Property("seller", th.CustomType({})),
+    th.Property("seller", ANY),
     th.Property("price", PRICE),
     th.Property("discountPercentage", th.NumberType),
 )

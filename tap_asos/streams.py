@@ -107,6 +107,13 @@ class Products(AsosStream):
         for code, store in self.stores.resolve_all().items():
             ids = configured or self._discover_categories(store)
             parts.extend({"store": code, "categoryId": cid} for cid in ids)
+        # Never-finished partitions first, then the least recently finished: a run cut
+        # short by max_requests still makes progress, and every partition gets its turn.
+        checked = {
+            (p["context"].get("store"), p["context"].get("categoryId")): p.get("checked_at", "")
+            for p in self.stream_state.get("partitions", [])
+        }
+        parts.sort(key=lambda c: checked.get((c["store"], c["categoryId"]), ""))
         return parts
 
     def _discover_categories(self, store: StoreInfo) -> list[int]:
@@ -142,6 +149,8 @@ class Products(AsosStream):
 
     @override
     def check_payload(self, response: requests.Response, payload: t.Any) -> None:
+        if urlparse(response.url).path != urlparse(self.get_url(None)).path:
+            return  # category discovery goes through this stream too
         if not isinstance(payload, dict) or not isinstance(payload.get("products"), list):
             msg = (
                 f"Unexpected listing body from {urlparse(response.url).path}: "
@@ -178,7 +187,9 @@ class Products(AsosStream):
             # Keep the old bookmark: this partition is read again next run.
             state.pop("progress_markers", None)
             self.log("Request budget reached in %s; it resumes next run", context)
-        elif self.full_table:
+            return
+        state["checked_at"] = self.tap_runtime.run_started_at.isoformat()
+        if self.full_table:
             state["snapshot_at"] = snapshot_at
             if context == self.partitions[-1]:
                 self.stream_state.pop("snapshot_in_progress", None)

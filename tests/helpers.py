@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import copy
 import io
 import json
 import typing as t
@@ -73,7 +74,13 @@ def run_tap(
     state: dict[str, t.Any] | None = None,
 ) -> SyncResult:
     """Run a full sync in-process, capturing stdout (Singer messages) and stderr."""
-    tap = TapAsos(config=config, catalog=catalog, state=state, parse_env_config=False)
+    # Deep copies: the SDK updates the state it is given in place.
+    tap = TapAsos(
+        config=config,
+        catalog=copy.deepcopy(catalog),
+        state=copy.deepcopy(state),
+        parse_env_config=False,
+    )
     out = io.TextIOWrapper(io.BytesIO(), encoding="utf-8")
     err = io.StringIO()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
@@ -93,9 +100,9 @@ def run_tap(
     )
 
 
-def api_get(url: str, api_key: str, path: str, **params: t.Any) -> t.Any:  # noqa: ANN401
+def api_get(url: str, api_key: str, path: str, **params: t.Any) -> t.Any:
     """Call the sandbox like a client would (RapidAPI headers) and decode JSON."""
-    import requests  # noqa: PLC0415
+    import requests
 
     response = requests.get(
         f"{url}{path}",
@@ -112,8 +119,16 @@ def listed_ids(url: str, api_key: str, store: str, category_id: int) -> list[int
     ids: list[int] = []
     offset = 0
     while True:
-        page = api_get(url, api_key, "/products/v2/list", store=store, categoryId=category_id,
-                       offset=offset, limit=200, sort="freshness")
+        page = api_get(
+            url,
+            api_key,
+            "/products/v2/list",
+            store=store,
+            categoryId=category_id,
+            offset=offset,
+            limit=200,
+            sort="freshness",
+        )
         ids.extend(p["id"] for p in page["products"])
         offset += 200
         if offset >= page["itemCount"] or not page["products"]:

@@ -40,8 +40,9 @@ def _leaf_categories(config: dict[str, t.Any]) -> list[int]:
 
 def test_full_table_snapshot_has_every_listed_product_once(sandbox: SandboxServer) -> None:
     config = tap_config(sandbox.url, sandbox.api_key)
-    result = run_tap(config, catalog=catalog_for(config, select=["products"],
-                                                 products_method="FULL_TABLE"))
+    result = run_tap(
+        config, catalog=catalog_for(config, select=["products"], products_method="FULL_TABLE")
+    )
     products = result.records["products"]
     keys = Counter((r["categoryId"], r["id"]) for r in products)
     assert keys, "no products emitted"
@@ -54,7 +55,7 @@ def test_full_table_snapshot_has_every_listed_product_once(sandbox: SandboxServe
 def test_incremental_second_run_reads_only_new_arrivals(
     make_sandbox: Callable[..., SandboxServer],
 ) -> None:
-    server = make_sandbox()
+    server = make_sandbox(products=4000)  # ~5 pages per category
     config = tap_config(server.url, server.api_key)
     catalog = catalog_for(config, select=["products"])
     first = run_tap(config, catalog=catalog)
@@ -74,15 +75,17 @@ def test_incremental_second_run_reads_only_new_arrivals(
     # One page per category finds the few new arrivals; the first run paged everything.
     assert requests_second <= len(categories) + len(new) // 48 + 1
     assert requests_second * 3 < requests_first
-    bookmarks = {p["context"]["categoryId"]: p["replication_key_value"]
-                 for p in _partitions(second.states)}
+    bookmarks = {
+        p["context"]["categoryId"]: p["replication_key_value"] for p in _partitions(second.states)
+    }
     for cid, pid in now:
         assert bookmarks[cid] >= pid
 
 
 def test_children_follow_the_products_emitted(sandbox: SandboxServer) -> None:
-    config = tap_config(sandbox.url, sandbox.api_key, max_products_per_partition=30,
-                        id_batch_size=20)
+    config = tap_config(
+        sandbox.url, sandbox.api_key, max_products_per_partition=30, id_batch_size=20
+    )
     result = run_tap(config, catalog=catalog_for(config, select=ALL))
     product_ids = {r["id"] for r in result.records["products"]}
     details = result.records["product_details"]
@@ -111,8 +114,9 @@ def test_budget_stops_cleanly_and_the_next_run_resumes(
     server = make_sandbox()
     config = tap_config(server.url, server.api_key)
     catalog = catalog_for(config, select=["products"])
-    full = {(r["categoryId"], r["id"]) for r in run_tap(config, catalog=catalog)
-            .records["products"]}
+    full = {
+        (r["categoryId"], r["id"]) for r in run_tap(config, catalog=catalog).records["products"]
+    }
 
     budget = {**config, "max_requests": 12}
     seen: set[tuple[int, int]] = set()
@@ -137,8 +141,9 @@ def test_full_table_budget_resumes_the_same_snapshot(
     first_times = {r["snapshotAt"] for r in first.records["products"]}
     second_times = {r["snapshotAt"] for r in second.records["products"]}
     assert first_times == second_times
-    done_first = {(p["context"]["categoryId"]) for p in _partitions(first.states)
-                  if p.get("snapshot_at")}
+    done_first = {
+        (p["context"]["categoryId"]) for p in _partitions(first.states) if p.get("snapshot_at")
+    }
     emitted_second = {r["categoryId"] for r in second.records["products"]}
     assert done_first
     assert not done_first & emitted_second, "a finished partition was read again"

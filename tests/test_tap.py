@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import typing as t
+
 import pytest
 from singer_sdk.testing import get_tap_test_class
 
-from tap_asos.sandbox import SandboxServer
 from tap_asos.tap import TapAsos
 from tests.helpers import tap_config
+
+if t.TYPE_CHECKING:
+    from tap_asos.sandbox import SandboxServer
 
 # The runner reads this dict when the class's tests run; the fixture below points it
 # at the session's sandbox first (its port is only known once it listens).

@@ -25,8 +25,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--port", type=int, default=0, help="port; 0 picks a free one")
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--products", type=int, default=5000, help="catalog size at day 0")
-    parser.add_argument("--api-key", action="append", dest="api_keys",
-                        help="accepted X-RapidAPI-Key (repeatable; default sandbox-key)")
+    parser.add_argument(
+        "--api-key",
+        action="append",
+        dest="api_keys",
+        help="accepted X-RapidAPI-Key (repeatable; default sandbox-key)",
+    )
     parser.add_argument("--rate-limit-per-second", type=float, default=0.0)
     parser.add_argument("--quota", type=int, default=0, help="requests allowed; 0 = unlimited")
     parser.add_argument("--latency-ms", type=_latency, default=(0, 0), help="e.g. 50,100")
@@ -41,10 +45,13 @@ def main(argv: list[str] | None = None) -> int:
     """Serve until SIGTERM or SIGINT."""
     args = parse_args(argv)
     config = SandboxConfig(
-        seed=args.seed, products=args.products,
+        seed=args.seed,
+        products=args.products,
         api_keys=tuple(args.api_keys or ("sandbox-key",)),
-        rate_limit_per_second=args.rate_limit_per_second, quota=args.quota,
-        latency_ms=args.latency_ms, new_per_day=args.new_per_day,
+        rate_limit_per_second=args.rate_limit_per_second,
+        quota=args.quota,
+        latency_ms=args.latency_ms,
+        new_per_day=args.new_per_day,
     )
     server = SandboxServer(config, host=args.host, port=args.port).start()
     if args.advance_days:

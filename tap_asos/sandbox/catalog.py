@@ -170,7 +170,7 @@ class Catalog:
     # --- listings ----------------------------------------------------------------
 
     @lru_cache(maxsize=512)  # noqa: B019 - cleared whenever the day changes
-    def listing(  # noqa: PLR0913
+    def listing(
         self,
         store: str,
         category_id: int,
@@ -214,7 +214,10 @@ class Catalog:
 
     def similar(self, k: int, store: str, n: int = 8) -> list[int]:
         """Products of the same category and kind, nearest in arrival order."""
-        ks = [x for x in self._by_category[self.product(k).leaf.category_id]
-              if x != k and self.in_store(x, store)]
+        ks = [
+            x
+            for x in self._by_category[self.product(k).leaf.category_id]
+            if x != k and self.in_store(x, store)
+        ]
         ks.sort(key=lambda x: (abs(x - k), x))
         return ks[:n]

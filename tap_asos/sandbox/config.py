@@ -94,8 +94,9 @@ COUNTRIES = (
     Country("IT", "IT", "Italy", 9, "www.asos.com/it", ("it-IT",), ("EUR",), "EU"),
     Country("SE", "SE", "Sweden", 16, "www.asos.com/se", ("sv-SE",), ("SEK",), "EU"),
     Country("IN", "ROW", "India", 24, "www.asos.com", ("en-GB",), ("GBP", "USD"), "UK"),
-    Country("AE", "ROW", "United Arab Emirates", 24, "www.asos.com", ("en-GB",),
-            ("GBP", "USD"), "UK"),
+    Country(
+        "AE", "ROW", "United Arab Emirates", 24, "www.asos.com", ("en-GB",), ("GBP", "USD"), "UK"
+    ),
     Country("JP", "ROW", "Japan", 24, "www.asos.com", ("en-GB",), ("GBP", "USD"), "UK"),
 )
 STORES = {c.store for c in COUNTRIES}
@@ -105,42 +106,98 @@ SIZE_SCHEMAS = ("UK", "EU", "US")
 # kind picks the size run and product words; ids are real ASOS category ids.
 NAVIGATION: dict[str, list[tuple[str, list[tuple[str, int, str]]]]] = {
     "Women": [
-        ("Shoes", [("Boots", 6455, "shoes"), ("Trainers", 6456, "shoes"),
-                   ("Heels", 6461, "shoes")]),
-        ("Clothing", [("Dresses", 8799, "clothing"), ("Tops", 4169, "clothing"),
-                      ("Jeans", 3630, "clothing"), ("Coats & Jackets", 2641, "clothing"),
-                      ("Jumpers & Cardigans", 2637, "clothing")]),
+        (
+            "Shoes",
+            [("Boots", 6455, "shoes"), ("Trainers", 6456, "shoes"), ("Heels", 6461, "shoes")],
+        ),
+        (
+            "Clothing",
+            [
+                ("Dresses", 8799, "clothing"),
+                ("Tops", 4169, "clothing"),
+                ("Jeans", 3630, "clothing"),
+                ("Coats & Jackets", 2641, "clothing"),
+                ("Jumpers & Cardigans", 2637, "clothing"),
+            ],
+        ),
         ("Accessories", [("Bags", 8730, "onesize"), ("Jewellery", 4175, "onesize")]),
     ],
     "Men": [
         ("Shoes", [("Boots", 5774, "shoes"), ("Trainers", 5775, "shoes")]),
-        ("Clothing", [("T-Shirts", 7616, "clothing"), ("Jeans", 4208, "clothing"),
-                      ("Jackets & Coats", 3606, "clothing"), ("Hoodies", 5668, "clothing")]),
+        (
+            "Clothing",
+            [
+                ("T-Shirts", 7616, "clothing"),
+                ("Jeans", 4208, "clothing"),
+                ("Jackets & Coats", 3606, "clothing"),
+                ("Hoodies", 5668, "clothing"),
+            ],
+        ),
         ("Accessories", [("Watches", 19855, "onesize"), ("Caps & Hats", 4210, "onesize")]),
     ],
 }
 
 BRANDS = (
-    ("ASOS DESIGN", 53), ("Nike", 2986), ("adidas Originals", 15325), ("Topshop", 11004),
-    ("Timberland", 3155), ("Dr Martens", 2985), ("Levi's", 2958), ("Monki", 14983),
-    ("Vans", 3082), ("New Look", 3025), ("Mango", 12543), ("The North Face", 3154),
-    ("Converse", 2888), ("Weekday", 15067), ("Reclaimed Vintage", 13539), ("Calvin Klein", 3089),
+    ("ASOS DESIGN", 53),
+    ("Nike", 2986),
+    ("adidas Originals", 15325),
+    ("Topshop", 11004),
+    ("Timberland", 3155),
+    ("Dr Martens", 2985),
+    ("Levi's", 2958),
+    ("Monki", 14983),
+    ("Vans", 3082),
+    ("New Look", 3025),
+    ("Mango", 12543),
+    ("The North Face", 3154),
+    ("Converse", 2888),
+    ("Weekday", 15067),
+    ("Reclaimed Vintage", 13539),
+    ("Calvin Klein", 3089),
 )
-COLOURS = ("Black", "White", "Navy", "Beige", "Red", "Green", "Grey", "Brown", "Pink",
-           "Blue", "Multi", "Cream")
+COLOURS = (
+    "Black",
+    "White",
+    "Navy",
+    "Beige",
+    "Red",
+    "Green",
+    "Grey",
+    "Brown",
+    "Pink",
+    "Blue",
+    "Multi",
+    "Cream",
+)
 SIZE_RUNS = {
-    "shoes": {"UK": [f"UK {n}" for n in range(3, 12)],
-              "EU": [f"EU {n}" for n in range(36, 45)],
-              "US": [f"US {n}" for n in range(5, 14)]},
-    "clothing": {"UK": [f"UK {n}" for n in range(4, 22, 2)],
-                 "EU": [f"EU {n}" for n in range(32, 50, 2)],
-                 "US": [f"US {n}" for n in range(0, 18, 2)]},
+    "shoes": {
+        "UK": [f"UK {n}" for n in range(3, 12)],
+        "EU": [f"EU {n}" for n in range(36, 45)],
+        "US": [f"US {n}" for n in range(5, 14)],
+    },
+    "clothing": {
+        "UK": [f"UK {n}" for n in range(4, 22, 2)],
+        "EU": [f"EU {n}" for n in range(32, 50, 2)],
+        "US": [f"US {n}" for n in range(0, 18, 2)],
+    },
     "onesize": {"UK": ["No Size"], "EU": ["No Size"], "US": ["No Size"]},
 }
 WORDS = {
-    "shoes": ("chunky lace up shoes", "premium 6inch boots", "chelsea boots", "trainers",
-              "platform heels", "loafers"),
-    "clothing": ("oversized t-shirt", "midi dress", "straight leg jeans", "puffer jacket",
-                 "knitted jumper", "relaxed hoodie"),
+    "shoes": (
+        "chunky lace up shoes",
+        "premium 6inch boots",
+        "chelsea boots",
+        "trainers",
+        "platform heels",
+        "loafers",
+    ),
+    "clothing": (
+        "oversized t-shirt",
+        "midi dress",
+        "straight leg jeans",
+        "puffer jacket",
+        "knitted jumper",
+        "relaxed hoodie",
+    ),
     "onesize": ("tote bag", "chain necklace", "digital watch", "bucket hat", "cross body bag"),
 }

@@ -23,8 +23,18 @@ MISSING_HOST = "Missing RapidAPI host header. Send X-RapidAPI-Host: asos2.p.rapi
 UNLIMITED_QUOTA = 500_000
 QUOTA_RESET_SECONDS = 2_592_000  # a 30-day plan period; constant, no wall clock
 FAULT_KINDS = frozenset(
-    {"429", "500", "502", "503", "504", "timeout", "malformed", "truncated", "empty_page",
-     "latency"}
+    {
+        "429",
+        "500",
+        "502",
+        "503",
+        "504",
+        "timeout",
+        "malformed",
+        "truncated",
+        "empty_page",
+        "latency",
+    }
 )
 
 
@@ -57,8 +67,7 @@ class FaultRule:
         if kind not in FAULT_KINDS:
             msg = f"unknown fault kind {kind!r}; one of {sorted(FAULT_KINDS)}"
             raise ValueError(msg)
-        unknown = set(spec) - {"kind", "path", "times", "rate", "after", "seconds",
-                               "retry_after"}
+        unknown = set(spec) - {"kind", "path", "times", "rate", "after", "seconds", "retry_after"}
         if unknown:
             msg = f"unknown fault fields {sorted(unknown)}"
             raise ValueError(msg)
@@ -99,11 +108,12 @@ class Gateway:
 
     # --- gateway -------------------------------------------------------------
 
-    def admit(self, headers: t.Mapping[str, str]) -> Denial | None:
+    def admit(self, headers: t.Mapping[str, str]) -> Denial | None:  # noqa: PLR0911
         """Check key, host, per-second rate and quota; count the request if admitted."""
         key = headers.get("X-RapidAPI-Key") or headers.get("x-rapidapi-key")
-        if not key or (key not in self.config.api_keys
-                       and key not in self.config.unsubscribed_keys):
+        if not key or (
+            key not in self.config.api_keys and key not in self.config.unsubscribed_keys
+        ):
             return Denial(401, INVALID_KEY)
         if key in self.config.unsubscribed_keys:
             return Denial(403, NOT_SUBSCRIBED)

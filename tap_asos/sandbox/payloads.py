@@ -57,27 +57,39 @@ def countries(lang: str) -> list[Json]:
             "region": None,
             "legalEntity": None,
             "languages": [
-                {"language": code, "name": LANGUAGES[code][0], "text": LANGUAGES[code][0],
-                 "languageShort": LANGUAGES[code][1], "isPrimary": i == 0}
+                {
+                    "language": code,
+                    "name": LANGUAGES[code][0],
+                    "text": LANGUAGES[code][0],
+                    "languageShort": LANGUAGES[code][1],
+                    "isPrimary": i == 0,
+                }
                 for i, code in enumerate(c.languages)
             ],
             "currencies": [
-                {"currency": code, "symbol": CURRENCIES[code].symbol,
-                 "text": f"{CURRENCIES[code].symbol} {code}", "isPrimary": i == 0,
-                 "currencyId": CURRENCIES[code].currency_id}
+                {
+                    "currency": code,
+                    "symbol": CURRENCIES[code].symbol,
+                    "text": f"{CURRENCIES[code].symbol} {code}",
+                    "isPrimary": i == 0,
+                    "currencyId": CURRENCIES[code].currency_id,
+                }
                 for i, code in enumerate(c.currencies)
             ],
             "sizeSchemas": [
-                {"sizeSchema": s, "text": s, "isPrimary": s == c.size_schema}
-                for s in SIZE_SCHEMAS
+                {"sizeSchema": s, "text": s, "isPrimary": s == c.size_schema} for s in SIZE_SCHEMAS
             ],
         }
         for c in COUNTRIES
     ]
 
 
-def _nav_node(  # noqa: PLR0913
-    key: str, title: str, node_type: str, link: Json | None, children: list[Json],
+def _nav_node(
+    key: str,
+    title: str,
+    node_type: str,
+    link: Json | None,
+    children: list[Json],
     priority: int,
 ) -> Json:
     return {
@@ -86,12 +98,22 @@ def _nav_node(  # noqa: PLR0913
         "type": node_type,
         "channelExclusions": [],
         "webLargePriority": priority,
-        "content": {"title": title, "subTitle": None, "webLargeImageUrl": None,
-                    "mobileImageUrl": None},
-        "display": {"webLargeTemplateId": 1, "webLargeTemplateName": "Default",
-                    "webLargeColumnSpan": 1, "mobileTemplateId": 1,
-                    "mobileTemplateName": "Default", "mobileDisplayLayout": "list"}
-        if node_type == "container" else None,
+        "content": {
+            "title": title,
+            "subTitle": None,
+            "webLargeImageUrl": None,
+            "mobileImageUrl": None,
+        },
+        "display": {
+            "webLargeTemplateId": 1,
+            "webLargeTemplateName": "Default",
+            "webLargeColumnSpan": 1,
+            "mobileTemplateId": 1,
+            "mobileTemplateName": "Default",
+            "mobileDisplayLayout": "list",
+        }
+        if node_type == "container"
+        else None,
         "style": {"webLargeStyleType": None, "mobileStyleType": None},
         "link": link,
         "children": children,
@@ -99,9 +121,13 @@ def _nav_node(  # noqa: PLR0913
 
 
 def _category_link(category_id: int, path: str) -> Json:
-    return {"linkType": "category", "brandSectionAlias": None, "categoryId": category_id,
-            "webUrl": f"https://www.asos.com/{path}/cat/?cid={category_id}",
-            "appUrl": f"asos://category?cid={category_id}"}
+    return {
+        "linkType": "category",
+        "brandSectionAlias": None,
+        "categoryId": category_id,
+        "webUrl": f"https://www.asos.com/{path}/cat/?cid={category_id}",
+        "appUrl": f"asos://category?cid={category_id}",
+    }
 
 
 def categories() -> Json:
@@ -111,27 +137,66 @@ def categories() -> Json:
         group_nodes = []
         for i, (group, leaves) in enumerate(groups):
             leaf_nodes = [
-                _nav_node(f"{gender}/{group}/{title}", title, "link",
-                          _category_link(cid, _slug(f"{gender}/{group}/{title}")), [], j)
+                _nav_node(
+                    f"{gender}/{group}/{title}",
+                    title,
+                    "link",
+                    _category_link(cid, _slug(f"{gender}/{group}/{title}")),
+                    [],
+                    j,
+                )
                 for j, (title, cid, _kind) in enumerate(leaves)
             ]
-            group_nodes.append(_nav_node(f"{gender}/{group}", group, "container", None,
-                                         leaf_nodes, i))
-        sale = _nav_node(f"{gender}/Sale", "Sale", "link",
-                         {"linkType": "internal", "brandSectionAlias": None, "categoryId": None,
-                          "webUrl": f"https://www.asos.com/{gender.lower()}/sale/",
-                          "appUrl": None}, [], len(groups))
+            group_nodes.append(
+                _nav_node(f"{gender}/{group}", group, "container", None, leaf_nodes, i)
+            )
+        sale = _nav_node(
+            f"{gender}/Sale",
+            "Sale",
+            "link",
+            {
+                "linkType": "internal",
+                "brandSectionAlias": None,
+                "categoryId": None,
+                "webUrl": f"https://www.asos.com/{gender.lower()}/sale/",
+                "appUrl": None,
+            },
+            [],
+            len(groups),
+        )
         navigation.append(_nav_node(gender, gender, "container", None, [*group_nodes, sale], g))
     brands = [
-        _nav_node(f"brand/{name}", name, "link",
-                  {"linkType": "aToZBrands", "brandSectionAlias": _slug(name),
-                   "categoryId": None, "webUrl": None, "appUrl": None}, [], i)
+        _nav_node(
+            f"brand/{name}",
+            name,
+            "link",
+            {
+                "linkType": "aToZBrands",
+                "brandSectionAlias": _slug(name),
+                "categoryId": None,
+                "webUrl": None,
+                "appUrl": None,
+            },
+            [],
+            i,
+        )
         for i, (name, _bid) in enumerate(BRANDS)
     ]
     footer = [
-        _nav_node("footer/help", "Help & FAQs", "link",
-                  {"linkType": "external", "brandSectionAlias": None, "categoryId": None,
-                   "webUrl": "https://www.asos.com/customer-care/", "appUrl": None}, [], 0),
+        _nav_node(
+            "footer/help",
+            "Help & FAQs",
+            "link",
+            {
+                "linkType": "external",
+                "brandSectionAlias": None,
+                "categoryId": None,
+                "webUrl": "https://www.asos.com/customer-care/",
+                "appUrl": None,
+            },
+            [],
+            0,
+        ),
     ]
     return {"navigation": navigation, "brands": brands, "footer": footer}
 
@@ -158,8 +223,12 @@ def list_price(catalog: Catalog, k: int, cur: Currency) -> Json:
 
 
 def _detail_money(cur: Currency, value: float | None, version: str) -> Json:
-    return {"value": value, "text": cur.text(value) if value is not None else None,
-            "versionId": version, "conversionId": None if cur.code == "GBP" else "1"}
+    return {
+        "value": value,
+        "text": cur.text(value) if value is not None else None,
+        "versionId": version,
+        "conversionId": None if cur.code == "GBP" else "1",
+    }
 
 
 def detail_price(catalog: Catalog, k: int, cur: Currency, *, extra: bool = False) -> Json:
@@ -237,8 +306,9 @@ def _variant_base(catalog: Catalog, k: int, i: int) -> tuple[int, str, bool, boo
     return variant_id, f"{catalog.product_id(k)}-{i + 1}", in_stock, low
 
 
-def detail(catalog: Catalog, k: int, cur: Currency, size_schema: str, lang: str, *,
-           v4: bool = False) -> Json:
+def detail(
+    catalog: Catalog, k: int, cur: Currency, size_schema: str, lang: str, *, v4: bool = False
+) -> Json:
     """Body of /products/v3/detail (v4 adds the stock-price fields per variant)."""
     p = catalog.product(k)
     brand, slug = _paths(catalog, k)
@@ -249,11 +319,22 @@ def detail(catalog: Catalog, k: int, cur: Currency, size_schema: str, lang: str,
     for i, size in enumerate(_sizes(catalog, k, size_schema)):
         vid, sku, in_stock, low = _variant_base(catalog, k, i)
         variant: Json = {
-            "id": vid, "name": f"{catalog.name(k)} - {size}", "sizeId": 1000 + i,
-            "brandSize": size, "sizeDescription": size, "displaySizeText": size,
-            "sizeOrder": i + 1, "sku": sku, "isLowInStock": low, "isInStock": in_stock,
-            "isAvailable": in_stock, "colourWayId": colour_way, "colourCode": colour[:2].upper(),
-            "colour": colour, "isPrimary": i == 0, "price": price,
+            "id": vid,
+            "name": f"{catalog.name(k)} - {size}",
+            "sizeId": 1000 + i,
+            "brandSize": size,
+            "sizeDescription": size,
+            "displaySizeText": size,
+            "sizeOrder": i + 1,
+            "sku": sku,
+            "isLowInStock": low,
+            "isInStock": in_stock,
+            "isAvailable": in_stock,
+            "colourWayId": colour_way,
+            "colourCode": colour[:2].upper(),
+            "colour": colour,
+            "isPrimary": i == 0,
+            "price": price,
         }
         if v4:
             variant.update(_stock_extras(catalog, k, i, in_stock))
@@ -269,11 +350,17 @@ def detail(catalog: Catalog, k: int, cur: Currency, size_schema: str, lang: str,
         "alternateNames": [{"locale": lang, "title": catalog.name(k)}],
         "badges": [],
         "baseUrl": f"https://www.asos.com/{brand}/{slug}/prd/{p.id}",
-        "brand": {"brandId": BRANDS[p.brand][1], "name": BRANDS[p.brand][0],
-                  "description": f"<p>{BRANDS[p.brand][0]}</p>"},
+        "brand": {
+            "brandId": BRANDS[p.brand][1],
+            "name": BRANDS[p.brand][0],
+            "description": f"<p>{BRANDS[p.brand][0]}</p>",
+        },
         "countryOfManufacture": None,
-        "info": {"aboutMe": "<br>Main: 100% Cotton", "sizeAndFit": None,
-                 "careInfo": "Machine wash according to instructions on care label"},
+        "info": {
+            "aboutMe": "<br>Main: 100% Cotton",
+            "sizeAndFit": None,
+            "careInfo": "Machine wash according to instructions on care label",
+        },
         "isDeadProduct": False,
         "isInStock": any(v["isInStock"] for v in variants),
         "isNoSize": p.leaf.kind == "onesize",
@@ -286,12 +373,19 @@ def detail(catalog: Catalog, k: int, cur: Currency, size_schema: str, lang: str,
         "webCategories": [{"id": cid} for cid in catalog.categories_of(k)],
         "media": {
             "images": [
-                {"url": f"{image}-{n}", "type": "Standard1" if n == 1 else "Standard",
-                 "colourWayId": colour_way, "colourCode": colour[:2].upper(),
-                 "colour": colour, "isPrimary": n == 1}
+                {
+                    "url": f"{image}-{n}",
+                    "type": "Standard1" if n == 1 else "Standard",
+                    "colourWayId": colour_way,
+                    "colourCode": colour[:2].upper(),
+                    "colour": colour,
+                    "isPrimary": n == 1,
+                }
                 for n in (1, 2, 3, 4)
             ],
-            "catwalk": [], "spinset": [], "swatchSprite": [],
+            "catwalk": [],
+            "spinset": [],
+            "swatchSprite": [],
         },
         "price": price,
         "variants": variants,
@@ -316,9 +410,17 @@ def stock_price(catalog: Catalog, k: int, cur: Currency, size_schema: str) -> Js
     for i, _size in enumerate(_sizes(catalog, k, size_schema)):
         vid, sku, in_stock, low = _variant_base(catalog, k, i)
         variant_price = {**price, "wasPriceStartDate": None}
-        variants.append({"id": vid, "variantId": vid, "sku": sku, "isInStock": in_stock,
-                         "isLowInStock": low, **_stock_extras(catalog, k, i, in_stock),
-                         "price": variant_price})
+        variants.append(
+            {
+                "id": vid,
+                "variantId": vid,
+                "sku": sku,
+                "isInStock": in_stock,
+                "isLowInStock": low,
+                **_stock_extras(catalog, k, i, in_stock),
+                "price": variant_price,
+            }
+        )
     if not any(v["isInStock"] for v in variants):
         variants = []  # a product with no stock at all comes back with no variants
     return {
@@ -340,23 +442,42 @@ def facets(catalog: Catalog, ks: t.Sequence[int]) -> list[Json]:
         colour_counts[p.colour] = colour_counts.get(p.colour, 0) + 1
 
     def facet(fid: str, name: str, values: list[Json]) -> Json:
-        return {"id": fid, "name": name, "facetValues": values,
-                "displayStyle": "Single-Column", "facetType": "TextMultiSelect",
-                "hasSelectedValues": False}
+        return {
+            "id": fid,
+            "name": name,
+            "facetValues": values,
+            "displayStyle": "Single-Column",
+            "facetType": "TextMultiSelect",
+            "hasSelectedValues": False,
+        }
 
     return [
-        facet("brand", "Brand", [
-            {"count": n, "id": str(BRANDS[b][1]), "name": BRANDS[b][0], "isSelected": False}
-            for b, n in sorted(brand_counts.items())]),
-        facet("base_colour", "Colour", [
-            {"count": n, "id": str(c + 1), "name": COLOURS[c], "isSelected": False}
-            for c, n in sorted(colour_counts.items())]),
+        facet(
+            "brand",
+            "Brand",
+            [
+                {"count": n, "id": str(BRANDS[b][1]), "name": BRANDS[b][0], "isSelected": False}
+                for b, n in sorted(brand_counts.items())
+            ],
+        ),
+        facet(
+            "base_colour",
+            "Colour",
+            [
+                {"count": n, "id": str(c + 1), "name": COLOURS[c], "isSelected": False}
+                for c, n in sorted(colour_counts.items())
+            ],
+        ),
     ]
 
 
-def listing_envelope(  # noqa: PLR0913
-    category_name: str, search_term: str, item_count: int, products: list[Json],
-    facet_list: list[Json], req_id: str,
+def listing_envelope(
+    category_name: str,
+    search_term: str,
+    item_count: int,
+    products: list[Json],
+    facet_list: list[Json],
+    req_id: str,
 ) -> Json:
     """The whole /products/v2/list body around one page of products."""
     return {
@@ -367,20 +488,34 @@ def listing_envelope(  # noqa: PLR0913
         "products": products,
         "facets": facet_list,
         "diagnostics": {
-            "requestId": req_id, "processingTime": 12, "queryTime": 5,
+            "requestId": req_id,
+            "processingTime": 12,
+            "queryTime": 5,
             "recommendationsEnabled": False,
-            "recommendationsAnalytics": {"personalisationStatus": 0, "numberOfItems": 0,
-                                         "numberOfRecs": 0, "personalisationType": "",
-                                         "experimentTrackerkey": "", "items": []},
+            "recommendationsAnalytics": {
+                "personalisationStatus": 0,
+                "numberOfItems": 0,
+                "numberOfRecs": 0,
+                "personalisationType": "",
+                "experimentTrackerkey": "",
+                "items": [],
+            },
             "advertisementsEnabled": False,
-            "advertisementsAnalytics": {"status": 0, "customerOptIn": False,
-                                        "numberOfItemsFromPartner": 0, "items": [],
-                                        "itemsFromPartner": [],
-                                        "placementBeacons": {"onLoadBeacon": None,
-                                                             "onViewBeacon": None}},
+            "advertisementsAnalytics": {
+                "status": 0,
+                "customerOptIn": False,
+                "numberOfItemsFromPartner": 0,
+                "items": [],
+                "itemsFromPartner": [],
+                "placementBeacons": {"onLoadBeacon": None, "onViewBeacon": None},
+            },
         },
-        "searchPassMeta": {"isPartial": False, "isSpellcheck": False, "searchPass": [],
-                           "alternateSearchTerms": []},
+        "searchPassMeta": {
+            "isPartial": False,
+            "isSpellcheck": False,
+            "searchPass": [],
+            "alternateSearchTerms": [],
+        },
         "queryId": None,
         "discoverSearchProductTypes": [],
         "campaigns": {"imageTiles": [], "promoBanners": [], "sponsoredProducts": []},
@@ -395,7 +530,12 @@ def auto_complete(catalog: Catalog, q: str) -> Json:
         name = catalog.name(k)
         if words and words in name.lower():
             names[name] = names.get(name, 0) + 1
-    suggestions = [{"searchTerm": name.lower(), "numberOfResults": n}
-                   for name, n in sorted(names.items(), key=lambda x: (-x[1], x[0]))[:10]]
-    return {"suggestionGroups": [{"indexName": "Departments", "indexTitle": "Departments",
-                                  "suggestions": suggestions}]}
+    suggestions = [
+        {"searchTerm": name.lower(), "numberOfResults": n}
+        for name, n in sorted(names.items(), key=lambda x: (-x[1], x[0]))[:10]
+    ]
+    return {
+        "suggestionGroups": [
+            {"indexName": "Departments", "indexTitle": "Departments", "suggestions": suggestions}
+        ]
+    }

@@ -12,10 +12,18 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
 import msgspec
+from typing_extensions import Self
 
 from tap_asos.sandbox import payloads
 from tap_asos.sandbox.catalog import LEAF_BY_ID, Catalog
-from tap_asos.sandbox.config import COUNTRIES, CURRENCIES, SIZE_SCHEMAS, STORES, SandboxConfig
+from tap_asos.sandbox.config import (
+    COUNTRIES,
+    CURRENCIES,
+    SIZE_SCHEMAS,
+    STORES,
+    Currency,
+    SandboxConfig,
+)
 from tap_asos.sandbox.gateway import Denial, FaultRule, Gateway
 
 Json = t.Any
@@ -47,8 +55,9 @@ class Params:
         """A string parameter."""
         return self.raw.get(name, default).strip()
 
-    def integer(self, name: str, default: int | None = None, lo: int = 0,
-                hi: int | None = None) -> int:
+    def integer(
+        self, name: str, default: int | None = None, lo: int = 0, hi: int | None = None
+    ) -> int:
         """An integer parameter within [lo, hi]."""
         value = self.raw.get(name)
         if value is None or value == "":
@@ -81,7 +90,7 @@ class Params:
             raise BadRequestError(f"Unknown store '{store}'")
         return store
 
-    def currency(self, store: str) -> payloads.Currency:
+    def currency(self, store: str) -> Currency:
         """Requested currency, or the store's primary one."""
         code = self.text("currency").upper() or FIRST_STORE_COUNTRY[store].currencies[0]
         if code not in CURRENCIES:
@@ -119,7 +128,7 @@ class Sandbox:
 
     # --- API routes ------------------------------------------------------------
 
-    def categories(self, params: Params, _query: str) -> Json:  # noqa: PLR6301
+    def categories(self, params: Params, _query: str) -> Json:
         """/categories/list."""
         country = params.text("country").upper()
         if not country:
@@ -148,13 +157,25 @@ class Sandbox:
         if category_id and category_id not in LEAF_BY_ID:
             raise BadRequestError(f"Unknown categoryId {category_id}")
         colours = frozenset(c - 1 for c in params.ints("base_colour"))
-        ks = self.catalog.listing(store, category_id, sort, q, range_ == "sale",
-                                  range_ == "new_season", params.ints("brand"), colours)
+        ks = self.catalog.listing(
+            store,
+            category_id,
+            sort,
+            q,
+            range_ == "sale",
+            range_ == "new_season",
+            params.ints("brand"),
+            colours,
+        )
         page = [] if empty else ks[offset : offset + limit]
         name = LEAF_BY_ID[category_id].title if category_id else ""
         return payloads.listing_envelope(
-            name, q, len(ks), [payloads.list_item(self.catalog, k, cur) for k in page],
-            payloads.facets(self.catalog, ks), payloads.request_id("/products/v2/list", query),
+            name,
+            q,
+            len(ks),
+            [payloads.list_item(self.catalog, k, cur) for k in page],
+            payloads.facets(self.catalog, ks),
+            payloads.request_id("/products/v2/list", query),
         )
 
     def _product(self, params: Params, name: str = "id") -> int:
@@ -167,8 +188,14 @@ class Sandbox:
         """/products/v3/detail and v4."""
         store = params.store()
         k = self._product(params)
-        return payloads.detail(self.catalog, k, params.currency(store),
-                               params.size_schema(store), params.text("lang") or "en-GB", v4=v4)
+        return payloads.detail(
+            self.catalog,
+            k,
+            params.currency(store),
+            params.size_schema(store),
+            params.text("lang") or "en-GB",
+            v4=v4,
+        )
 
     def stock_price(self, params: Params, _query: str) -> Json:
         """/products/v3/get-stock-price: several products per call, unknown ids left out."""
@@ -192,8 +219,7 @@ class Sandbox:
         store = params.store()
         k = self._product(params)
         cur = params.currency(store)
-        return [payloads.list_item(self.catalog, x, cur)
-                for x in self.catalog.similar(k, store)]
+        return [payloads.list_item(self.catalog, x, cur) for x in self.catalog.similar(k, store)]
 
     def auto_complete(self, params: Params, _query: str) -> Json:
         """/v2/auto-complete (shape likely)."""
@@ -205,9 +231,11 @@ class Sandbox:
 
     # --- control ---------------------------------------------------------------------
 
-    def control(self, method: str, path: str, params: Params, body: bytes) -> tuple[int, Json]:
+    def control(  # noqa: PLR0911 - one branch per endpoint
+        self, method: str, path: str, params: Params, body: bytes
+    ) -> tuple[int, Json]:
         """The /_sandbox/ endpoints."""
-        name = path[len(CONTROL):].strip("/")
+        name = path[len(CONTROL) :].strip("/")
         if name == "health" and method == "GET":
             return 200, {"status": "ok", "day": self.catalog.day, "products": self.catalog.count}
         if name == "stats" and method == "GET":
@@ -215,8 +243,11 @@ class Sandbox:
         if name == "advance" and method == "POST":
             days = params.integer("days", 1, lo=1, hi=3650)
             added = self.catalog.advance(days)
-            return 200, {"day": self.catalog.day, "new_products": added,
-                         "products": self.catalog.count}
+            return 200, {
+                "day": self.catalog.day,
+                "new_products": added,
+                "products": self.catalog.count,
+            }
         if name == "reset" and method == "POST":
             self.catalog.reset()
             self.gateway.reset()
@@ -253,17 +284,22 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: t.Any) -> None:  # noqa: A002
         """Quiet: the stats endpoint counts requests instead."""
 
-    def do_GET(self) -> None:  # noqa: N802
+    def do_GET(self) -> None:
         self._handle("GET")
 
-    def do_POST(self) -> None:  # noqa: N802
+    def do_POST(self) -> None:
         self._handle("POST")
 
-    def do_DELETE(self) -> None:  # noqa: N802
+    def do_DELETE(self) -> None:
         self._handle("DELETE")
 
-    def _send(self, status: int, body: bytes, headers: dict[str, str] | None = None,
-              content_type: str = "application/json") -> None:
+    def _send(
+        self,
+        status: int,
+        body: bytes,
+        headers: dict[str, str] | None = None,
+        content_type: str = "application/json",
+    ) -> None:
         self.send_response(status)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
@@ -292,14 +328,22 @@ class _Handler(BaseHTTPRequestHandler):
         self._send(status, payload_bytes, headers, ctype)
 
     def _api(
-        self, sandbox: Sandbox, route: t.Callable[[Params, str], Json], path: str,
-        query: str, params: Params,
+        self,
+        sandbox: Sandbox,
+        route: t.Callable[[Params, str], Json],
+        path: str,
+        query: str,
+        params: Params,
     ) -> tuple[int, bytes, dict[str, str], str]:
-        denial = sandbox.gateway.admit(self.headers)
+        denial = sandbox.gateway.admit(dict(self.headers.items()))
         headers = sandbox.gateway.quota_headers()
         if denial is not None:
-            return denial.status, _ENCODE({"message": denial.message}), {
-                **headers, **denial.headers}, "application/json"
+            return (
+                denial.status,
+                _ENCODE({"message": denial.message}),
+                {**headers, **denial.headers},
+                "application/json",
+            )
         sandbox.sleep_latency()
         fault = sandbox.gateway.pick_fault(path)
         if fault is not None and fault.kind in {"timeout", "latency"}:
@@ -312,8 +356,12 @@ class _Handler(BaseHTTPRequestHandler):
             else:
                 payload = route(params, query)
         except BadRequestError as exc:
-            return exc.status, _ENCODE({"message": str(exc), "errorCode": exc.status}), \
-                headers, "application/json"
+            return (
+                exc.status,
+                _ENCODE({"message": str(exc), "errorCode": exc.status}),
+                headers,
+                "application/json",
+            )
         data = _ENCODE(payload)
         if fault is not None and fault.kind == "malformed":
             data = b"<html><body><h1>502 Bad Gateway</h1></body></html>"
@@ -322,18 +370,25 @@ class _Handler(BaseHTTPRequestHandler):
         return 200, data, headers, "application/json"
 
     @staticmethod
-    def _fault_status(fault: FaultRule, headers: dict[str, str]) -> tuple[
-            int, bytes, dict[str, str], str]:
+    def _fault_status(
+        fault: FaultRule, headers: dict[str, str]
+    ) -> tuple[int, bytes, dict[str, str], str]:
         status = int(fault.kind)
         if status == HTTPStatus.TOO_MANY_REQUESTS:
-            denial = Denial(429, "You have exceeded the rate limit per second for your plan, "
-                                 "BASIC, by the API provider")
+            denial = Denial(
+                429,
+                "You have exceeded the rate limit per second for your plan, "
+                "BASIC, by the API provider",
+            )
             if fault.retry_after is not None:
                 denial.headers["Retry-After"] = f"{fault.retry_after:g}"
-            return 429, _ENCODE({"message": denial.message}), {**headers, **denial.headers}, \
-                "application/json"
-        return status, _ENCODE({"message": HTTPStatus(status).phrase}), headers, \
-            "application/json"
+            return (
+                429,
+                _ENCODE({"message": denial.message}),
+                {**headers, **denial.headers},
+                "application/json",
+            )
+        return status, _ENCODE({"message": HTTPStatus(status).phrase}), headers, "application/json"
 
 
 class _HTTPServer(ThreadingHTTPServer):
@@ -345,8 +400,9 @@ class _HTTPServer(ThreadingHTTPServer):
 class SandboxServer:
     """A sandbox listening on ``host:port`` (port 0: a free one), served from a thread."""
 
-    def __init__(self, config: SandboxConfig | None = None, host: str = "127.0.0.1",
-                 port: int = 0) -> None:
+    def __init__(
+        self, config: SandboxConfig | None = None, host: str = "127.0.0.1", port: int = 0
+    ) -> None:
         """Build the catalog now; listen on ``start()``."""
         self.config = config or SandboxConfig()
         self.sandbox = Sandbox(self.config)
@@ -368,13 +424,16 @@ class SandboxServer:
         host, port = self._httpd.server_address[:2]
         return f"http://{host!s}:{port}"
 
-    def start(self) -> SandboxServer:
+    def start(self) -> Self:
         """Bind, serve in a daemon thread, return once accepting connections."""
         self._httpd = _HTTPServer(self._address, _Handler)
         self._httpd.sandbox = self.sandbox
-        self._thread = threading.Thread(target=self._httpd.serve_forever,
-                                        kwargs={"poll_interval": 0.05},
-                                        name="asos-sandbox", daemon=True)
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name="asos-sandbox",
+            daemon=True,
+        )
         self._thread.start()
         return self
 
@@ -393,7 +452,7 @@ class SandboxServer:
             self._thread.join(timeout=5)
         self._thread = None
 
-    def __enter__(self) -> SandboxServer:
+    def __enter__(self) -> Self:
         """Start on entry."""
         return self.start()
 
@@ -404,8 +463,11 @@ class SandboxServer:
     def advance(self, days: int = 1) -> dict[str, t.Any]:
         """Move the catalog ``days`` forward (as POST /_sandbox/advance)."""
         added = self.sandbox.catalog.advance(days)
-        return {"day": self.sandbox.catalog.day, "new_products": added,
-                "products": self.sandbox.catalog.count}
+        return {
+            "day": self.sandbox.catalog.day,
+            "new_products": added,
+            "products": self.sandbox.catalog.count,
+        }
 
     def set_faults(self, spec: dict[str, t.Any]) -> None:
         """Replace the fault rules (as POST /_sandbox/faults)."""
