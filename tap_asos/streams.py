@@ -253,6 +253,19 @@ class _ProductChild(AsosStream):
     state_partitioning_keys: t.ClassVar[list[str]] = []  # one state, not one per batch
     replication_key = None
 
+    def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
+        """Remember whether this run already sent the SCHEMA."""
+        super().__init__(*args, **kwargs)
+        self._schema_sent = False
+
+    @override
+    def _write_schema_message(self) -> None:
+        # The SDK re-sends SCHEMA at every child sync, i.e. once per batch of ids;
+        # once per run is enough, and spares the target a re-validation each time.
+        if not self._schema_sent:
+            super()._write_schema_message()
+            self._schema_sent = True
+
     def product_ids(self, context: Context | None) -> list[int]:
         """The ids of the batch this context carries."""
         return [int(i) for i in (context or {}).get("productIds", ())]

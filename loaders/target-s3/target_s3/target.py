@@ -1,0 +1,201 @@
+"""target-s3: settings, S3 client, object naming, and clean-up on failure."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import typing as t
+from datetime import datetime, timezone
+from functools import cached_property
+
+import boto3
+from botocore.config import Config
+from singer_sdk import typing as th
+from singer_sdk.plugin_base import PluginBase, _ConfigInput
+from singer_sdk.target_base import Target
+from typing_extensions import override
+
+from target_s3.sinks import S3JsonlSink
+
+if t.TYPE_CHECKING:
+    from target_s3.upload import S3ObjectWriter
+
+DEFAULT_KEY_TEMPLATE = "{prefix}{stream}/dt={date}/{run_id}-{part:05d}.{ext}"
+
+
+class TargetS3(Target):
+    """Singer target writing (gzip) JSONL objects to S3 without touching local disk."""
+
+    name = "target-s3"
+    package_name = "asos-target-s3"
+    default_sink_class = S3JsonlSink
+    config_jsonschema = th.PropertiesList(
+        th.Property(
+            "bucket",
+            th.StringType(min_length=3),
+            required=True,
+            title="Bucket",
+            description="S3 bucket to write to.",
+        ),
+        th.Property(
+            "prefix",
+            th.StringType,
+            default="",
+            title="Prefix",
+            description="Key prefix, e.g. 'asos/prod/'. Used as {prefix}.",
+        ),
+        th.Property(
+            "key_template",
+            th.StringType,
+            default=DEFAULT_KEY_TEMPLATE,
+            title="Key template",
+            description="Object key. Placeholders: {prefix} {environment} {stream} "
+            "{date} (UTC run date, YYYY-MM-DD) {run_id} (unique per run) {part} "
+            "(object number per stream in the run) {ext}. Keep {run_id} and {part}: "
+            "they make keys unique, so no run overwrites another.",
+        ),
+        th.Property(
+            "environment",
+            th.StringType,
+            title="Environment",
+            description="Value of {environment}; default: $MELTANO_ENVIRONMENT.",
+        ),
+        th.Property(
+            "endpoint_url",
+            th.StringType,
+            title="Endpoint URL",
+            description="S3 endpoint, for S3-compatible or local servers.",
+        ),
+        th.Property(
+            "region",
+            th.StringType,
+            default="us-east-1",
+            title="Region",
+            description="AWS region of the bucket.",
+        ),
+        th.Property(
+            "aws_access_key_id",
+            th.StringType,
+            secret=True,
+            title="Access key id",
+            description="Optional; default: boto3's chain (environment, profile, instance role).",
+        ),
+        th.Property(
+            "aws_secret_access_key",
+            th.StringType,
+            secret=True,
+            title="Secret access key",
+            description="Optional, with aws_access_key_id.",
+        ),
+        th.Property(
+            "aws_session_token",
+            th.StringType,
+            secret=True,
+            title="Session token",
+            description="Optional, for temporary credentials.",
+        ),
+        th.Property(
+            "compression",
+            th.StringType,
+            default="gzip",
+            allowed_values=["gzip", "none"],
+            title="Compression",
+            description="gzip (.jsonl.gz) or none (.jsonl).",
+        ),
+        th.Property(
+            "gzip_level",
+            th.IntegerType(minimum=1, maximum=9),
+            default=6,
+            title="Gzip level",
+            description="1 (fast) to 9 (small).",
+        ),
+        th.Property(
+            "buffer_size_mib",
+            th.IntegerType(minimum=5, maximum=512),
+            default=16,
+            title="Buffer size (MiB)",
+            description="Compressed bytes held in memory before they are uploaded "
+            "as one multipart part (S3 needs at least 5). Bounds memory per stream.",
+        ),
+    ).to_dict()
+
+    def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
+        """Fix the run's id and date; nothing touches S3 before the first record."""
+        super().__init__(*args, **kwargs)
+        now = datetime.now(tz=timezone.utc)
+        self.run_date = now.strftime("%Y-%m-%d")
+        self.run_id = os.environ.get("MELTANO_RUN_ID") or (
+            f"{now:%Y%m%dT%H%M%SZ}-{secrets.token_hex(4)}"
+        )
+        self.open_writers: set[S3ObjectWriter] = set()
+        self._parts: dict[str, int] = {}
+
+    @cached_property
+    def s3_client(self) -> t.Any:  # noqa: ANN401 - boto3 clients are dynamically typed
+        """One S3 client for the run (thread-safe for uploads)."""
+        keys = {
+            "aws_access_key_id": self.config.get("aws_access_key_id"),
+            "aws_secret_access_key": self.config.get("aws_secret_access_key"),
+            "aws_session_token": self.config.get("aws_session_token"),
+        }
+        return boto3.client(
+            "s3",
+            endpoint_url=self.config.get("endpoint_url") or None,
+            region_name=self.config.get("region") or None,
+            config=Config(retries={"max_attempts": 8, "mode": "adaptive"}),
+            **{k: v for k, v in keys.items() if v},
+        )
+
+    def object_key(self, stream: str, *, gzip: bool) -> str:
+        """The next object key of a stream in this run."""
+        part = self._parts.get(stream, 0) + 1
+        self._parts[stream] = part
+        return str(self.config.get("key_template") or DEFAULT_KEY_TEMPLATE).format(
+            prefix=self.config.get("prefix") or "",
+            environment=self.config.get("environment")
+            or os.environ.get("MELTANO_ENVIRONMENT", "default"),
+            stream=stream,
+            date=self.run_date,
+            run_id=self.run_id,
+            part=part,
+            ext="jsonl.gz" if gzip else "jsonl",
+        )
+
+    def abort_open_uploads(self) -> None:
+        """Abort every unfinished object, so a failed run leaves none half-written."""
+        for writer in list(self.open_writers):
+            writer.abort()
+        self.open_writers.clear()
+
+    def listen_or_abort(self, file_input: t.IO[str] | None = None) -> None:
+        """Read all input; if anything fails, abort the unfinished uploads first.
+
+        (SIGTERM is a graceful stop: the SDK drains, i.e. completes, every object,
+        then emits the final STATE.)
+        """
+        try:
+            self.listen(file_input)
+        except BaseException:
+            self.abort_open_uploads()
+            raise
+
+    @override
+    @classmethod
+    def invoke(  # type: ignore[override]
+        cls,
+        *,
+        about: bool = False,
+        about_format: str | None = None,
+        config: _ConfigInput | None = None,
+        file_input: t.IO[str] | None = None,
+    ) -> None:
+        # As Target.invoke, with the abort-on-failure wrapper around listen().
+        PluginBase.invoke.__func__(cls, about=about, about_format=about_format)  # type: ignore[attr-defined]
+        cls.print_version(print_fn=cls.logger.info)
+        config = config or _ConfigInput()
+        target = cls(config=config.config, validate_config=True, parse_env_config=config.parse_env)
+        target.listen_or_abort(file_input)
+
+
+if __name__ == "__main__":
+    TargetS3.cli()
