@@ -24,5 +24,6 @@ class TestTapAsos(_StandardTests):  # type: ignore[misc,valid-type]
     """Standard discovery, sync and stream attribute tests for every stream."""
 
     @pytest.fixture(scope="class", autouse=True)
-    def _use_sandbox(self, sandbox: SandboxServer) -> None:
+    @classmethod
+    def _use_sandbox(cls, sandbox: SandboxServer) -> None:
         SAMPLE_CONFIG.update(api_url=sandbox.url, api_key=sandbox.api_key)

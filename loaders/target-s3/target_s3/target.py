@@ -128,6 +128,9 @@ class TargetS3(Target):
             f"{now:%Y%m%dT%H%M%SZ}-{secrets.token_hex(4)}"
         )
         self.open_writers: set[S3ObjectWriter] = set()
+        # The SDK drains every sink (objects completed, then STATE emitted) when the
+        # oldest pending record is older than this.
+        self._MAX_RECORD_AGE_IN_MINUTES = float(self.config.get("max_batch_age_seconds", 300)) / 60
         self._parts: dict[str, int] = {}
 
     @cached_property
