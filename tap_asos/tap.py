@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import typing as t
 from datetime import datetime, timezone
 from functools import cached_property
@@ -191,6 +192,13 @@ class TapAsos(Tap):
     config_jsonschema = CONFIG_SCHEMA
     message_writer_class = MsgSpecWriter
 
+    def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
+        """Set up the tap; see the SDK's Tap for the arguments."""
+        super().__init__(*args, **kwargs)
+        # The SDK warns once per partition that newest-first listings are "unsorted";
+        # that is by design here (bookmarks move at partition end, see Products).
+        logging.getLogger("singer_sdk").addFilter(_UnsortedWarningFilter())
+
     @override
     def discover_streams(self) -> list[AsosStream]:
         return [stream_type(tap=self) for stream_type in STREAM_TYPES]
@@ -323,6 +331,11 @@ class TapAsos(Tap):
             )
             raise SystemExit(EXIT_API) from None
         tap.log_run_summary()
+
+
+class _UnsortedWarningFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "assumed to be unsorted" not in record.getMessage()
 
 
 class ConfigurationError(ValueError):
