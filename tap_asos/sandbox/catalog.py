@@ -77,6 +77,9 @@ class Catalog:
         self._lock = threading.RLock()
         self._by_category: dict[int, list[int]] = {leaf.category_id: [] for leaf in LEAVES}
         self.count = 0
+        # Per-instance caches: products are immutable; listings until the day moves.
+        self.product = lru_cache(maxsize=65536)(self._product)
+        self.listing = lru_cache(maxsize=512)(self._listing)
         self._add(config.products)
 
     # --- products ------------------------------------------------------------
@@ -106,8 +109,7 @@ class Catalog:
         """Whether product k is sold in a store (most are, in every store)."""
         return mix(self.seed, k, 5, STORE_CODES.index(store)) % 100 >= NOT_IN_STORE_PERCENT
 
-    @lru_cache(maxsize=65536)  # noqa: B019 - one catalog per server, bounded
-    def product(self, k: int) -> Product:
+    def _product(self, k: int) -> Product:
         """The stable facts of product k."""
         h = mix(self.seed, k, 6)
         leaf = LEAF_BY_ID[self.categories_of(k)[0]]
@@ -169,8 +171,7 @@ class Catalog:
 
     # --- listings ----------------------------------------------------------------
 
-    @lru_cache(maxsize=512)  # noqa: B019 - cleared whenever the day changes
-    def listing(
+    def _listing(
         self,
         store: str,
         category_id: int,

@@ -1,0 +1,47 @@
+"""The sandbox catalog as a pure function of (seed, day)."""
+
+from __future__ import annotations
+
+from tap_asos.sandbox.catalog import LEAVES, Catalog
+from tap_asos.sandbox.config import SandboxConfig
+
+
+def test_ids_grow_with_arrival_and_map_back_to_their_index() -> None:
+    catalog = Catalog(SandboxConfig(seed=3, products=2000))
+    ids = [catalog.product_id(k) for k in range(2000)]
+    assert ids == sorted(ids)
+    assert len(set(ids)) == 2000
+    assert all(catalog.index_of(i) == k for k, i in enumerate(ids[:500]))
+    assert catalog.index_of(ids[0] + 1) is None
+    assert catalog.index_of(catalog.product_id(2000)) is None  # not arrived yet
+
+
+def test_every_product_is_listed_in_one_or_two_categories() -> None:
+    catalog = Catalog(SandboxConfig(seed=3, products=3000))
+    counts = [len(catalog.categories_of(k)) for k in range(3000)]
+    assert set(counts) == {1, 2}
+    listed = sum(
+        len(catalog.listing(s, leaf.category_id, "", "", False, False, frozenset(), frozenset()))
+        for leaf in LEAVES
+        for s in ("US",)
+    )
+    in_us = sum(len(catalog.categories_of(k)) for k in range(3000) if catalog.in_store(k, "US"))
+    assert listed == in_us
+
+
+def test_same_seed_same_catalog_and_prices_move_with_days() -> None:
+    a = Catalog(SandboxConfig(seed=9, products=500))
+    b = Catalog(SandboxConfig(seed=9, products=500))
+    assert [a.name(k) for k in range(500)] == [b.name(k) for k in range(500)]
+    prices_day0 = [a.gbp_price(k) for k in range(500)]
+    a.advance(4)
+    assert [a.gbp_price(k) for k in range(500)] != prices_day0
+    a.reset()
+    assert [a.gbp_price(k) for k in range(500)] == prices_day0
+    assert a.count == 500
+
+
+def test_large_catalog_builds_compact_indexes_only() -> None:
+    catalog = Catalog(SandboxConfig(seed=1, products=100_000))
+    assert catalog.count == 100_000
+    assert catalog.product.cache_info().currsize == 0  # no product materialised yet

@@ -1,0 +1,268 @@
+"""The sandbox over HTTP: real shapes, paging, RapidAPI gateway, parameters, CLI."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import typing as t
+
+import pytest
+import requests
+
+from tap_asos.sandbox import SandboxConfig, SandboxServer
+from tests.helpers import api_get, listed_ids
+from tests.sandbox_shapes import SAMPLES, shape_errors
+
+if t.TYPE_CHECKING:
+    from collections.abc import Callable
+
+HOST = {"X-RapidAPI-Host": "asos2.p.rapidapi.com"}
+needs_samples = pytest.mark.skipif(not SAMPLES.exists(), reason="../shared/asos-api is absent")
+
+
+def _get(
+    server: SandboxServer, path: str, key: str | None = "default", **params: t.Any
+) -> requests.Response:
+    headers = dict(HOST)
+    if key is not None:
+        headers["X-RapidAPI-Key"] = server.api_key if key == "default" else key
+    return requests.get(f"{server.url}{path}", params=params, headers=headers, timeout=10)
+
+
+def _leaf_ids(server: SandboxServer) -> list[int]:
+    tree = api_get(server.url, server.api_key, "/categories/list", country="US")
+    ids, stack = [], list(tree["navigation"])
+    while stack:
+        node = stack.pop()
+        link = node.get("link") or {}
+        if not node["children"] and link.get("linkType") == "category":
+            ids.append(link["categoryId"])
+        stack.extend(node["children"])
+    return sorted(ids)
+
+
+@needs_samples
+def test_listing_products_have_the_real_shape(sandbox: SandboxServer) -> None:
+    real = json.loads((SAMPLES / "products-v2-list.products.json").read_text())
+    page = api_get(
+        sandbox.url,
+        sandbox.api_key,
+        "/products/v2/list",
+        store="US",
+        categoryId=_leaf_ids(sandbox)[0],
+        limit=48,
+    )
+    assert page["products"]
+    for product in page["products"]:
+        assert shape_errors(real[0], product) == []
+    assert {
+        "searchTerm",
+        "categoryName",
+        "itemCount",
+        "redirectUrl",
+        "products",
+        "facets",
+        "diagnostics",
+        "searchPassMeta",
+        "queryId",
+        "discoverSearchProductTypes",
+        "campaigns",
+    } == set(page)
+
+
+@needs_samples
+def test_countries_have_the_real_shape(sandbox: SandboxServer) -> None:
+    real = json.loads((SAMPLES / "countries-list.json").read_text())
+    ours = api_get(sandbox.url, sandbox.api_key, "/countries/list", lang="en-US")
+    assert len(ours) >= 8
+    assert {c["store"] for c in ours} >= {"US", "COM", "ROW", "DE"}
+    assert sum(c["store"] == "ROW" for c in ours) > 1
+    for country in ours:
+        assert shape_errors(real[0], country) == []
+
+
+def test_paging_covers_every_product_exactly_once(sandbox: SandboxServer) -> None:
+    for category_id in _leaf_ids(sandbox)[:4]:
+        for limit in (7, 48):
+            ids: list[int] = []
+            offset = 0
+            while True:
+                page = api_get(
+                    sandbox.url,
+                    sandbox.api_key,
+                    "/products/v2/list",
+                    store="US",
+                    categoryId=category_id,
+                    offset=offset,
+                    limit=limit,
+                )
+                ids += [p["id"] for p in page["products"]]
+                offset += limit
+                if offset >= page["itemCount"]:
+                    break
+            assert len(ids) == len(set(ids)) == page["itemCount"] > 0
+
+
+def test_freshness_is_newest_first_and_advance_adds_newer_ids(
+    make_sandbox: Callable[..., SandboxServer],
+) -> None:
+    server = make_sandbox(products=800)
+    categories = _leaf_ids(server)
+    before = {c: listed_ids(server.url, server.api_key, "US", c) for c in categories}
+    assert all(ids == sorted(ids, reverse=True) for ids in before.values())
+    answer = server.advance(2)
+    assert answer["new_products"] == 2 * (800 // 50)
+    newest_before = max(max(ids) for ids in before.values() if ids)
+    total_new = 0
+    for category in categories:
+        after = listed_ids(server.url, server.api_key, "US", category)
+        new = [i for i in after if i not in before[category]]
+        assert all(i > newest_before for i in new)
+        assert after[: len(new)] == new
+        total_new += len(new)
+    assert total_new >= answer["new_products"] * 0.8  # ~8 % are not sold in US
+    health = requests.get(f"{server.url}/_sandbox/health", timeout=5).json()
+    assert health == {"status": "ok", "day": 2, "products": 800 + answer["new_products"]}
+
+
+def test_same_seed_same_bytes_other_seed_other_bytes() -> None:
+    paths = [
+        ("/countries/list", {"lang": "en-GB"}),
+        ("/products/v2/list", {"store": "COM", "categoryId": 8799, "limit": 20}),
+        ("/products/v2/list", {"store": "US", "categoryId": 4208, "sort": "priceasc"}),
+    ]
+    bodies = []
+    for seed in (5, 5, 6):
+        with SandboxServer(SandboxConfig(seed=seed, products=500)) as server:
+            bodies.append([_get(server, p, **q).content for p, q in paths])
+    assert bodies[0] == bodies[1]
+    assert bodies[0][1] != bodies[2][1]
+
+
+def test_detail_and_stock_price_agree(sandbox: SandboxServer) -> None:
+    page = api_get(
+        sandbox.url,
+        sandbox.api_key,
+        "/products/v2/list",
+        store="US",
+        categoryId=_leaf_ids(sandbox)[1],
+        limit=30,
+    )
+    ids = [p["id"] for p in page["products"]]
+    stock = api_get(
+        sandbox.url,
+        sandbox.api_key,
+        "/products/v3/get-stock-price",
+        store="US",
+        productIds=",".join(map(str, [*ids, 1])),
+    )
+    assert [s["productId"] for s in stock] == ids  # the unknown id 1 is left out
+    detail = api_get(sandbox.url, sandbox.api_key, "/products/v3/detail", store="US", id=ids[0])
+    assert detail["id"] == ids[0]
+    assert isinstance(detail["productCode"], str)
+    assert detail["price"]["current"]["value"] == stock[0]["productPrice"]["current"]["value"]
+    assert detail["price"]["current"]["value"] == page["products"][0]["price"]["current"]["value"]
+    in_stock = {v["id"] for v in detail["variants"] if v["isInStock"]}
+    assert {v["id"] for v in stock[0]["variants"] if v["isInStock"]} == in_stock
+
+
+@pytest.mark.parametrize(
+    ("key", "host", "status", "message"),
+    [
+        (None, "asos2.p.rapidapi.com", 401, "Invalid API key"),
+        ("wrong", "asos2.p.rapidapi.com", 401, "Invalid API key"),
+        ("unsubscribed-key", "asos2.p.rapidapi.com", 403, "not subscribed"),
+        ("sandbox-key", None, 400, "host header"),
+        ("sandbox-key", "other.p.rapidapi.com", 403, "not subscribed"),
+    ],
+)
+def test_gateway_auth(
+    sandbox: SandboxServer, key: str | None, host: str | None, status: int, message: str
+) -> None:
+    headers = {k: v for k, v in {"X-RapidAPI-Key": key, "X-RapidAPI-Host": host}.items() if v}
+    response = requests.get(f"{sandbox.url}/countries/list", headers=headers, timeout=5)
+    assert response.status_code == status
+    assert message in response.json()["message"]
+
+
+@pytest.mark.parametrize(
+    ("path", "params", "status"),
+    [
+        ("/no/such/path", {}, 404),
+        ("/products/v2/list", {"categoryId": 8799}, 400),
+        ("/products/v2/list", {"store": "XX", "categoryId": 8799}, 400),
+        ("/products/v2/list", {"store": "US", "categoryId": 1}, 400),
+        ("/products/v2/list", {"store": "US", "categoryId": 8799, "limit": 500}, 400),
+        ("/products/v2/list", {"store": "US", "categoryId": 8799, "offset": "x"}, 400),
+        ("/products/v2/list", {"store": "US", "categoryId": 8799, "sort": "best"}, 400),
+        ("/products/v3/detail", {"store": "US"}, 400),
+        ("/products/v3/detail", {"store": "US", "id": 12}, 404),
+        ("/products/v3/get-stock-price", {"store": "US", "productIds": ",".join(["1"] * 51)}, 400),
+        ("/categories/list", {"country": "ZZ"}, 400),
+    ],
+)
+def test_invalid_requests_get_4xx_json(
+    sandbox: SandboxServer, path: str, params: dict[str, t.Any], status: int
+) -> None:
+    response = _get(sandbox, path, **params)
+    assert response.status_code == status
+    assert response.json()["message"]
+
+
+def test_quota_headers_and_monthly_quota(make_sandbox: Callable[..., SandboxServer]) -> None:
+    server = make_sandbox(quota=3)
+    remaining = [
+        int(_get(server, "/countries/list").headers["x-ratelimit-requests-remaining"])
+        for _ in range(3)
+    ]
+    assert remaining == [2, 1, 0]
+    over = _get(server, "/countries/list")
+    assert over.status_code == 429
+    assert "MONTHLY quota" in over.json()["message"]
+    assert over.headers["x-ratelimit-requests-limit"] == "3"
+
+
+def test_per_second_rate_limit(make_sandbox: Callable[..., SandboxServer]) -> None:
+    server = make_sandbox(rate_limit_per_second=5)
+    statuses = [_get(server, "/countries/list").status_code for _ in range(12)]
+    assert statuses[:5] == [200] * 5
+    assert 429 in statuses[5:]
+    limited = next(
+        r for r in (_get(server, "/countries/list") for _ in range(5)) if r.status_code == 429
+    )
+    assert limited.headers["Retry-After"] == "1"
+    assert "rate limit per second" in limited.json()["message"]
+
+
+def test_cli_prints_its_url_serves_and_stops_on_sigterm(tmp_path: t.Any) -> None:
+    url_file = tmp_path / "url"
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "tap_asos.sandbox",
+            "--port",
+            "0",
+            "--products",
+            "300",
+            "--url-file",
+            str(url_file),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ},
+    )
+    try:
+        assert process.stdout is not None
+        line = process.stdout.readline().strip()
+        assert line.startswith("ASOS sandbox listening on http://127.0.0.1:")
+        url = line.rsplit(" ", 1)[1]
+        assert url_file.read_text().strip() == url
+        assert requests.get(f"{url}/_sandbox/health", timeout=5).json()["products"] == 300
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=10) == 0
+    finally:
+        process.kill()
