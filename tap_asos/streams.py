@@ -90,6 +90,8 @@ class Products(AsosStream):
     replication_key = "id"
     is_sorted = False  # newest first: bookmarks move at partition end only
     schema = schemas.PRODUCTS
+    # Emit STATE often, so that a crash loses at most a few pages of finished partitions.
+    STATE_MSG_FREQUENCY = 500
 
     def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
         """Set up per-run bookkeeping for child batches."""

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import logging
 import typing as t
 from datetime import datetime, timezone
 from functools import cached_property
+from urllib.parse import urlparse
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -189,7 +191,8 @@ class TapAsos(Tap):
 
     name = "tap-asos"
     package_name = "tap-asos"
-    config_jsonschema = CONFIG_SCHEMA
+    # A copy: the SDK appends its own capability settings to this dict in place.
+    config_jsonschema = copy.deepcopy(CONFIG_SCHEMA)
     message_writer_class = MsgSpecWriter
 
     def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
@@ -248,6 +251,13 @@ class TapAsos(Tap):
         Raises:
             ConfigurationError: when a setting is wrong, with what to change.
         """
+        url = urlparse(str(self.config["api_url"]))
+        if url.scheme not in {"http", "https"} or not url.netloc:
+            msg = (
+                f"api_url {self.config['api_url']!r} is not an http(s) URL. Use "
+                f"{REAL_API_URL} for the real API or the URL asos-sandbox prints."
+            )
+            raise ConfigurationError(msg)
         try:
             stores = self.stores.resolve_all()
         except UnknownStoreError as exc:

@@ -34,6 +34,7 @@ FAULT_KINDS = frozenset(
         "truncated",
         "empty_page",
         "latency",
+        "drift",
     }
 )
 

@@ -362,6 +362,8 @@ class _Handler(BaseHTTPRequestHandler):
                 headers,
                 "application/json",
             )
+        if fault is not None and fault.kind == "drift" and isinstance(payload, dict):
+            _drift(payload)
         data = _ENCODE(payload)
         if fault is not None and fault.kind == "malformed":
             data = b"<html><body><h1>502 Bad Gateway</h1></body></html>"
@@ -389,6 +391,15 @@ class _Handler(BaseHTTPRequestHandler):
                 "application/json",
             )
         return status, _ENCODE({"message": HTTPStatus(status).phrase}), headers, "application/json"
+
+
+def _drift(payload: dict[str, t.Any]) -> None:
+    """Schema drift: a field the API starts sending, one nested, and one it drops."""
+    for product in payload.get("products", []):
+        product["sustainabilityScore"] = 7
+        product["price"]["lowestPriceInLast30Days"] = {"value": None, "text": ""}
+        product["price"]["unitPrice"] = {"value": 1.0, "text": "1.00"}
+        product.pop("colour", None)
 
 
 class _HTTPServer(ThreadingHTTPServer):

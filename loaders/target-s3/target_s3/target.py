@@ -110,6 +110,14 @@ class TargetS3(Target):
             description="1 (fast) to 9 (small).",
         ),
         th.Property(
+            "max_batch_age_seconds",
+            th.NumberType(minimum=1),
+            default=300,
+            title="Max batch age (s)",
+            description="Complete every open object and emit the latest STATE at least this "
+            "often. Lower: fresher state, more objects.",
+        ),
+        th.Property(
             "buffer_size_mib",
             th.IntegerType(minimum=5, maximum=512),
             default=16,

@@ -1,0 +1,85 @@
+"""README.md, meltano.yml, the config schema and `--about` agree on settings and streams."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+
+from tap_asos.tap import CONFIG_SCHEMA, STREAM_TYPES
+
+ROOT = Path(__file__).resolve().parents[1]
+README = (ROOT / "README.md").read_text()
+MELTANO = yaml.safe_load((ROOT / "meltano.yml").read_text())
+
+
+def _plugin(kind: str, name: str) -> dict[str, object]:
+    return next(p for p in MELTANO["plugins"][kind] if p["name"] == name)
+
+
+def test_meltano_settings_match_the_config_schema() -> None:
+    settings = {s["name"]: s for s in _plugin("extractors", "tap-asos")["settings"]}
+    assert set(settings) == set(CONFIG_SCHEMA["properties"])
+    for name, prop in CONFIG_SCHEMA["properties"].items():
+        setting = settings[name]
+        assert setting.get("label") == prop["title"], name
+        assert setting.get("description"), name
+        assert bool(setting.get("sensitive")) == bool(prop.get("writeOnly")), name
+        if "default" in prop:
+            assert setting.get("value") == prop["default"], name
+
+
+def test_readme_settings_table_is_the_about_output() -> None:
+    about = subprocess.run(
+        [str(Path(sys.executable).with_name("tap-asos")), "--about", "--format=markdown"],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={"PATH": "", "TAP_ASOS_API_KEY": "x"},
+    ).stdout
+    rows = [
+        line
+        for line in about.splitlines()
+        if line.startswith("| ") and line.split("|")[1].strip() in CONFIG_SCHEMA["properties"]
+    ]
+    assert len(rows) == len(CONFIG_SCHEMA["properties"])
+    for row in rows:
+        assert row in README, f"README settings table is stale: {row[:60]}"
+
+
+def test_about_json_lists_every_setting_and_capability() -> None:
+    about = json.loads(
+        subprocess.run(
+            [str(Path(sys.executable).with_name("tap-asos")), "--about", "--format=json"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+    )
+    assert set(CONFIG_SCHEMA["properties"]) <= set(about["settings"]["properties"])
+    declared = set(_plugin("extractors", "tap-asos")["capabilities"])
+    assert declared == set(about["capabilities"])
+
+
+def test_readme_streams_table_names_every_stream_and_key() -> None:
+    for stream in STREAM_TYPES:
+        row = next(line for line in README.splitlines() if line.startswith(f"| `{stream.name}` |"))
+        for key in stream.primary_keys or []:
+            assert f"`{key}`" in row, (stream.name, key)
+
+
+def test_loader_settings_exist_in_the_loader() -> None:
+    about = json.loads(
+        subprocess.run(
+            [str(Path(sys.executable).with_name("target-s3")), "--about", "--format=json"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+    )
+    declared = {s["name"] for s in _plugin("loaders", "target-s3")["settings"]}
+    assert declared <= set(about["settings"]["properties"])
+    assert set(_plugin("loaders", "target-s3")["capabilities"]) == set(about["capabilities"])
