@@ -9,7 +9,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml loaders/target-s3/pyproject.toml 2>/dev/null | sha1sum | cut -c1-12)
 PYTEST_ARGS ?=
 
-.PHONY: venv test lint demo bench clean
+.PHONY: venv test lint demo bench readme clean
 
 $(STAMP):
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -30,6 +30,9 @@ lint: venv
 
 demo: venv
 	bash scripts/demo.sh
+
+readme: venv
+	$(BIN)/python scripts/readme_settings.py
 
 bench: venv
 	$(BIN)/python bench/run.py

@@ -24,13 +24,16 @@ class RequestBudgetExhaustedError(Exception):
 class RateLimiter:
     """Token bucket: at most ``rate`` requests per second, bursts up to ``burst``.
 
+    The default burst of 1 paces requests evenly (one every 1/rate s): a gateway that
+    counts requests per one-second window never sees more than ``rate`` in a window,
+    which a bucket refilled to ``rate`` tokens after a quiet moment would exceed.
     Thread-safe; ``rate <= 0`` disables limiting.
     """
 
-    def __init__(self, rate: float, burst: float | None = None) -> None:
+    def __init__(self, rate: float, burst: float = 1.0) -> None:
         """Create a limiter allowing ``rate`` requests per second."""
         self.rate = rate
-        self.capacity = max(1.0, burst if burst is not None else rate)
+        self.capacity = max(1.0, burst)
         self._tokens = self.capacity
         self._updated = time.monotonic()
         self._lock = threading.Lock()
@@ -82,13 +85,21 @@ class RunState:
     statuses: Counter[int] = field(default_factory=Counter)
     quota: QuotaInfo = field(default_factory=QuotaInfo)
     budget_exhausted: bool = False
+    per_stream: dict[str, Counter[str]] = field(default_factory=dict)
+    partitions_total: int = 0
+    partitions_done: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def __post_init__(self) -> None:
         """Build the limiter from the configured rate."""
         self.limiter = RateLimiter(self.requests_per_second)
 
-    def take_request_slot(self) -> None:
+    def count(self, stream: str, name: str, n: int = 1) -> None:
+        """Add to one of a stream's counters (records, pages, ...)."""
+        with self._lock:
+            self.per_stream.setdefault(stream, Counter())[name] += n
+
+    def take_request_slot(self, stream: str = "") -> None:
         """Count one request against the budget, then wait for the rate limiter.
 
         Raises:
@@ -100,12 +111,15 @@ class RunState:
                 msg = f"request budget of {self.max_requests} requests reached"
                 raise RequestBudgetExhaustedError(msg)
             self.requests += 1
+            self.per_stream.setdefault(stream, Counter())["requests"] += 1
         self.limiter.acquire()
 
-    def record_response(self, status: int, headers: Mapping[str, str]) -> None:
+    def record_response(self, status: int, headers: Mapping[str, str], stream: str = "") -> None:
         """Count a response status and keep the quota the gateway reports."""
         with self._lock:
             self.statuses[status] += 1
+            if status == 429:  # noqa: PLR2004
+                self.per_stream.setdefault(stream, Counter())["rate_limited_429"] += 1
             for attr, header in (
                 ("limit", "x-ratelimit-requests-limit"),
                 ("remaining", "x-ratelimit-requests-remaining"),
@@ -115,10 +129,11 @@ class RunState:
                 if value is not None and value.strip().lstrip("-").isdigit():
                     setattr(self.quota, attr, int(value))
 
-    def record_retry(self) -> None:
+    def record_retry(self, stream: str = "") -> None:
         """Count one retried request."""
         with self._lock:
             self.retries += 1
+            self.per_stream.setdefault(stream, Counter())["retries"] += 1
 
     def summary(self) -> dict[str, object]:
         """Return the run's request figures as a JSON-serialisable dict."""
@@ -132,4 +147,12 @@ class RunState:
                 "quota_remaining": self.quota.remaining,
                 "quota_reset_seconds": self.quota.reset_seconds,
                 "budget_exhausted": self.budget_exhausted,
+                "records": sum(c["records"] for c in self.per_stream.values()),
+                "partitions_done": self.partitions_done,
+                "partitions_left": max(0, self.partitions_total - self.partitions_done),
+                "streams": {
+                    name: dict(sorted(counts.items()))
+                    for name, counts in sorted(self.per_stream.items())
+                    if name
+                },
             }

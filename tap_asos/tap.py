@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import copy
-import json
 import logging
+import time
 import typing as t
 from datetime import datetime, timezone
 from functools import cached_property
@@ -14,17 +14,18 @@ import requests
 from requests.adapters import HTTPAdapter
 from singer_sdk import Tap
 from singer_sdk import typing as th
-from singer_sdk.contrib.msgspec import MsgSpecWriter
 from singer_sdk.exceptions import ConfigValidationError, RetriableAPIError
 from singer_sdk.helpers._util import load_json
 from singer_sdk.plugin_base import PluginBase, _ConfigInput
 from typing_extensions import override
 
 from tap_asos import streams
+from tap_asos.alerts import alert_reasons, emit_summary, send_alert
 from tap_asos.categories import flatten_tree
 from tap_asos.client import AsosAPIError
 from tap_asos.runtime import RunState
 from tap_asos.stores import StoreResolver, UnknownStoreError
+from tap_asos.writer import BufferedMsgSpecWriter
 
 if t.TYPE_CHECKING:
     from tap_asos.client import AsosStream
@@ -178,6 +179,21 @@ CONFIG_SCHEMA = th.PropertiesList(
         description="Longest wait between two retries.",
     ),
     th.Property(
+        "alert_webhook_url",
+        th.StringType,
+        secret=True,
+        title="Alert webhook URL",
+        description="Slack-compatible webhook: a JSON POST when a run fails, extracts "
+        "nothing, or leaves less API quota than alert_quota_threshold. Unset: no alerts.",
+    ),
+    th.Property(
+        "alert_quota_threshold",
+        th.IntegerType(minimum=0),
+        default=0,
+        title="Alert quota threshold",
+        description="Alert when x-ratelimit-requests-remaining ends below this (0: never).",
+    ),
+    th.Property(
         "user_agent",
         th.StringType,
         title="User agent",
@@ -193,11 +209,12 @@ class TapAsos(Tap):
     package_name = "tap-asos"
     # A copy: the SDK appends its own capability settings to this dict in place.
     config_jsonschema = copy.deepcopy(CONFIG_SCHEMA)
-    message_writer_class = MsgSpecWriter
+    message_writer_class = BufferedMsgSpecWriter
 
     def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
         """Set up the tap; see the SDK's Tap for the arguments."""
         super().__init__(*args, **kwargs)
+        _ = self._monotonic_start
         # The SDK warns once per partition that newest-first listings are "unsorted";
         # that is by design here (bookmarks move at partition end, see Products).
         logging.getLogger("singer_sdk").addFilter(_UnsortedWarningFilter())
@@ -205,6 +222,10 @@ class TapAsos(Tap):
     @override
     def discover_streams(self) -> list[AsosStream]:
         return [stream_type(tap=self) for stream_type in STREAM_TYPES]
+
+    @cached_property
+    def _monotonic_start(self) -> float:
+        return time.monotonic()
 
     @cached_property
     def run_started_at(self) -> datetime:
@@ -280,19 +301,29 @@ class TapAsos(Tap):
                 )
                 raise ConfigurationError(msg)
 
-    def log_run_summary(self) -> None:
-        """Log one structured line with the run's request figures."""
+    def finish(self, failure: str | None) -> None:
+        """Log the run summary (line + metrics) and send the alerts it calls for."""
         summary = {
             "run_started_at": self.run_started_at.isoformat(),
+            "duration_seconds": round(time.monotonic() - self._monotonic_start, 3),
+            "status": "failed"
+            if failure
+            else ("stopped_at_budget" if self.run_state.budget_exhausted else "succeeded"),
             **self.run_state.summary(),
         }
-        self.logger.info("Run summary: %s", json.dumps(summary, sort_keys=True))
+        emit_summary(summary)
         if self.run_state.budget_exhausted:
             self.logger.warning(
                 "Stopped early: max_requests=%s reached. State is saved; the next run "
                 "resumes the unfinished partitions.",
                 self.config["max_requests"],
             )
+        url = self.config.get("alert_webhook_url")
+        reasons = alert_reasons(
+            summary, failed=failure, quota_threshold=int(self.config["alert_quota_threshold"])
+        )
+        if url and reasons:
+            send_alert(str(url), reasons, summary)
 
     @override
     @classmethod
@@ -318,12 +349,14 @@ class TapAsos(Tap):
                 parse_env_config=config.parse_env,
                 validate_config=True,
             )
-            tap.preflight()
-            tap.sync_all()
         except ConfigValidationError as exc:
             for error in exc.errors:
                 cls.logger.error("Config validation error: %s", error)  # noqa: TRY400
             raise SystemExit(EXIT_CONFIG) from None
+        code, failure = 0, None
+        try:
+            tap.preflight()
+            tap.sync_all()
         except (ConfigurationError, AsosAPIError) as exc:
             status = getattr(exc, "status", None)
             code = (
@@ -331,16 +364,21 @@ class TapAsos(Tap):
                 if isinstance(exc, ConfigurationError) or status in {400, 401, 403, 404}
                 else EXIT_API
             )
+            failure = str(exc)
             cls.logger.error("%s", exc)  # noqa: TRY400
-            raise SystemExit(code) from None
         except (RetriableAPIError, requests.exceptions.RequestException) as exc:
+            code, failure = EXIT_API, f"giving up after retries: {exc}"
             cls.logger.error(  # noqa: TRY400
                 "Giving up after retries: %s. Check api_url and the API's status, then rerun "
                 "(state is saved up to the last finished partition).",
                 exc,
             )
-            raise SystemExit(EXIT_API) from None
-        tap.log_run_summary()
+        except Exception as exc:
+            code, failure = 1, f"{type(exc).__name__}: {exc}"
+            cls.logger.exception("Unexpected failure")
+        tap.finish(failure)
+        if code:
+            raise SystemExit(code)
 
 
 class _UnsortedWarningFilter(logging.Filter):

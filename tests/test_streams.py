@@ -147,3 +147,16 @@ def test_full_table_budget_resumes_the_same_snapshot(
     emitted_second = {r["categoryId"] for r in second.records["products"]}
     assert done_first
     assert not done_first & emitted_second, "a finished partition was read again"
+
+
+def test_deselected_properties_are_not_emitted(sandbox: SandboxServer) -> None:
+    config = tap_config(sandbox.url, sandbox.api_key, category_ids=[8799])
+    catalog = catalog_for(config, select=["products"])
+    entry = next(e for e in catalog["streams"] if e["tap_stream_id"] == "products")
+    for meta in entry["metadata"]:
+        if meta["breadcrumb"] in (["properties", "name"], ["properties", "price"]):
+            meta["metadata"]["selected"] = False
+    products = run_tap(config, catalog=catalog).records["products"]
+    assert products
+    assert all("name" not in p and "price" not in p for p in products)
+    assert all("brandName" in p for p in products)

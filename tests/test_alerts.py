@@ -1,0 +1,148 @@
+"""Run summary and webhook alerts, against a local HTTP receiver."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+import typing as t
+from http.server import BaseHTTPRequestHandler, HTTPServer
+from pathlib import Path
+
+import pytest
+
+from tap_asos.alerts import alert_reasons
+from tests.helpers import tap_config
+
+if t.TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
+
+    from tap_asos.sandbox import SandboxServer
+
+TAP = str(Path(sys.executable).with_name("tap-asos"))
+SECRET = "sk-alert-test-5e6f7a8b9c"
+
+
+class Receiver:
+    """A webhook receiver on a free 127.0.0.1 port that keeps what it was sent."""
+
+    def __init__(self) -> None:
+        self.bodies: list[dict[str, t.Any]] = []
+        received = self.bodies
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                length = int(self.headers["Content-Length"])
+                received.append(json.loads(self.rfile.read(length)))
+                self.send_response(200)
+                self.send_header("Content-Length", "2")
+                self.end_headers()
+                self.wfile.write(b"ok")
+
+            def log_message(self, *args: t.Any) -> None:
+                pass
+
+        self.server = HTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hooks/T000/B000/xyz"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    server = Receiver()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def _run(config: dict[str, t.Any], tmp_path: Path) -> subprocess.CompletedProcess[str]:
+    (tmp_path / "c.json").write_text(json.dumps(config))
+    return subprocess.run(
+        [TAP, "--config", str(tmp_path / "c.json")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        env=dict(os.environ),
+    )
+
+
+def _summary(stderr: str) -> dict[str, t.Any]:
+    line = next(x for x in stderr.splitlines() if "Run summary: " in x)
+    return json.loads(line.split("Run summary: ", 1)[1])
+
+
+def test_summary_counts_per_stream_and_quota(
+    make_sandbox: Callable[..., SandboxServer],
+    tmp_path: Path,
+    receiver: Receiver,
+) -> None:
+    server = make_sandbox(products=400, quota=10_000)
+    config = tap_config(server.url, server.api_key, alert_webhook_url=receiver.url)
+    result = _run(config, tmp_path)
+    assert result.returncode == 0, result.stderr[-2000:]
+    summary = _summary(result.stderr)
+    stats = server.stats()
+    assert summary["status"] == "succeeded"
+    assert summary["requests"] == stats["requests_total"]
+    assert (
+        summary["streams"]["product_details"]["requests"] == stats["by_path"]["/products/v3/detail"]
+    )
+    assert summary["streams"]["products"]["pages"] == stats["by_path"]["/products/v2/list"]
+    records = sum(1 for line in result.stdout.splitlines() if '"type":"RECORD"' in line)
+    assert summary["records"] == records
+    assert summary["quota_remaining"] == 10_000 - stats["requests_total"]
+    assert summary["partitions_left"] == 0
+    assert summary["partitions_done"] > 0
+    assert '"metric":"tap_asos_records"' in result.stderr
+    assert receiver.bodies == []  # nothing to alert about
+
+
+def test_failure_low_quota_and_empty_runs_alert_without_secrets(
+    make_sandbox: Callable[..., SandboxServer],
+    tmp_path: Path,
+    receiver: Receiver,
+) -> None:
+    server = make_sandbox(products=300, api_keys=(SECRET,), quota=60)
+    base = tap_config(
+        server.url,
+        SECRET,
+        alert_webhook_url=receiver.url,
+        alert_quota_threshold=1000,
+        category_ids=[8799],
+        max_products_per_partition=5,
+    )
+    low = _run(base, tmp_path)
+    assert low.returncode == 0
+    server.set_faults({"rules": [{"kind": "503", "path": "/products/v2/list"}]})
+    failed = _run({**base, "max_retries": 1}, tmp_path)
+    assert failed.returncode == 3
+    assert len(receiver.bodies) == 2
+    assert "API quota low" in receiver.bodies[0]["text"]
+    assert "run failed" in receiver.bodies[1]["text"]
+    assert receiver.bodies[1]["summary"]["status"] == "failed"
+    dump = json.dumps(receiver.bodies)
+    assert SECRET not in dump
+    assert receiver.url not in low.stderr + failed.stderr
+
+
+def test_reasons() -> None:
+    assert alert_reasons({"records": 0}, failed=None, quota_threshold=0) == [
+        "run extracted no records"
+    ]
+    assert (
+        alert_reasons({"records": 0, "budget_exhausted": True}, failed=None, quota_threshold=0)
+        == []
+    )
+    assert alert_reasons({"records": 5, "quota_remaining": 3}, failed="x", quota_threshold=10) == [
+        "run failed: x",
+        "API quota low: 3 requests left (< 10)",
+    ]
