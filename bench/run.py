@@ -157,7 +157,7 @@ def count_records(out: Path) -> float:
     last = ""
     with out.open() as lines:
         for line in lines:
-            if line.startswith('{"type":"RECORD"') or line.startswith('{"type": "RECORD"'):
+            if line.startswith(('{"type":"RECORD"', '{"type": "RECORD"')):
                 records += 1
             elif line.strip():
                 last = line
@@ -255,7 +255,7 @@ def msdk(sandbox: Sandbox, tmp: Path, categories: list[int]) -> list[str]:
 
 
 def dlt(sandbox: Sandbox, tmp: Path, categories: list[int], *, details: bool = False) -> list[str]:
-    """dlt's rest_api source, to local JSONL files."""
+    """Command of dlt's rest_api source, to local JSONL files."""
     out = tmp / f"dlt-{time.monotonic_ns()}"
     return [
         str(peer_python("dlt")),
@@ -467,7 +467,7 @@ def main() -> None:
         f"{platform.python_version()}",
         "versions": "tap-asos (this tree), tap-rest-api-msdk 1.4.2 (singer-sdk 0.40), "
         "dlt 1.31.0, floor = requests + json",
-        "command": "python bench/run.py " + " ".join(sys.argv[1:]),
+        "command": " ".join(["python bench/run.py", *sys.argv[1:]]),
         "scenarios": {
             "A": f"{args.products_a:,} products, no latency, no rate limit",
             "B": f"{args.products_b:,} products, {args.latency_ms} ms latency, "

@@ -14,10 +14,10 @@ from __future__ import annotations
 
 import json
 import os
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 
-from airflow import DAG
 from airflow.providers.standard.operators.bash import BashOperator
+from airflow.sdk import DAG
 
 PROJECT_DIR = os.environ.get("TAP_ASOS_PROJECT_DIR", "/opt/tap-asos")
 ENVIRONMENT = os.environ.get("TAP_ASOS_ENVIRONMENT", "prod")
@@ -34,7 +34,7 @@ with DAG(
     dag_id="tap_asos_to_s3",
     description="ASOS catalog to the S3 lake, one Meltano run per store",
     schedule=SCHEDULE,
-    start_date=datetime(2026, 1, 1),
+    start_date=datetime(2026, 1, 1, tzinfo=timezone.utc),
     catchup=False,
     max_active_runs=1,
     default_args={

@@ -1,0 +1,56 @@
+"""The benchmark runs end to end on a tiny catalog, so it cannot rot (no timing asserted)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+pytestmark = [pytest.mark.bench, pytest.mark.xdist_group("bench")]
+
+
+def test_tiny_benchmark_produces_every_scenario(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "bench" / "run.py"),
+            "--products-a",
+            "300",
+            "--products-b",
+            "60",
+            "--latency-ms",
+            "5,10",
+            "--rate",
+            "40",
+            "--memory-small",
+            "200",
+            "--memory-large",
+            "400",
+            "--out",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+        cwd=ROOT,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    data = json.loads((tmp_path / "results.json").read_text())
+    results = data["results"]
+    assert set(results) == {"A", "B", "C", "M"}
+    a = results["A"]
+    assert {"tap-asos", "tap-rest-api-msdk", "dlt rest_api", "floor"} <= set(a)
+    listed = a["floor"]["records"]
+    for name in ("tap-asos", "tap-rest-api-msdk", "dlt rest_api"):
+        assert a[name]["records"] == listed, name  # same catalog, same records
+        assert a[name]["peak_rss_mib"] > 0
+    assert results["B"]["tap-asos"]["requests"] < results["B"]["dlt rest_api"]["requests"]
+    c = results["C"]
+    assert c["tap-asos"]["requests"] * 3 < c["floor"]["requests"]
+    assert 0 < c["tap-asos"]["records"] < c["floor"]["records"]
+    assert "| tap-asos |" in (tmp_path / "results.md").read_text()
