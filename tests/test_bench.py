@@ -19,7 +19,7 @@ def test_tiny_benchmark_produces_every_scenario(tmp_path: Path) -> None:
             sys.executable,
             str(ROOT / "bench" / "run.py"),
             "--products-a",
-            "300",
+            "3000",
             "--products-b",
             "60",
             "--latency-ms",
@@ -51,6 +51,8 @@ def test_tiny_benchmark_produces_every_scenario(tmp_path: Path) -> None:
         assert a[name]["peak_rss_mib"] > 0
     assert results["B"]["tap-asos"]["requests"] < results["B"]["dlt rest_api"]["requests"]
     c = results["C"]
-    assert c["tap-asos"]["requests"] * 3 < c["floor"]["requests"]
+    # The incremental run reads one page per category, the snapshot about four.
+    assert c["tap-asos"]["requests"] * 3 < a["tap-asos"]["requests"]
+    assert c["tap-asos"]["requests"] < c["floor"]["requests"]
     assert 0 < c["tap-asos"]["records"] < c["floor"]["records"]
     assert "| tap-asos |" in (tmp_path / "results.md").read_text()
