@@ -11,10 +11,6 @@ from tap_asos.sandbox.catalog import Catalog, mix
 from tap_asos.sandbox.config import (
     BRANDS,
     COLOURS,
-    COUNTRIES,
-    CURRENCIES,
-    LANGUAGES,
-    NAVIGATION,
     SIZE_RUNS,
     SIZE_SCHEMAS,
     Currency,
@@ -24,181 +20,20 @@ Json = dict[str, t.Any]
 EPOCH = date(2026, 1, 1)  # catalog day 0; no wall clock anywhere
 
 
-def _slug(text: str) -> str:
+def slugify(text: str) -> str:
+    """Lower-case, dash-separated form of a text (URL paths, aliases)."""
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
 
 
-def _guid(*parts: int | str) -> str:
+def guid(*parts: int | str) -> str:
+    """A stable GUID-shaped id derived from its parts."""
     h = hashlib.blake2b("/".join(map(str, parts)).encode(), digest_size=16).hexdigest()
     return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:32]}"
 
 
 def request_id(path: str, query: str) -> str:
     """A request id derived from the request, so bodies stay byte-for-byte repeatable."""
-    return _guid(path, query)
-
-
-# --- countries and categories ---------------------------------------------------------
-
-
-def countries(lang: str) -> list[Json]:
-    """Body of /countries/list."""
-    del lang  # names are English whatever the language asked for, as seen upstream
-    return [
-        {
-            "country": c.country,
-            "store": c.store,
-            "name": c.name,
-            "imageUrl": f"https://assets.asosservices.com/storesa/images/flags/{c.country.lower()}.png",
-            "siteUrl": c.site_url,
-            "siteId": c.site_id,
-            "majorCountry": None,
-            "isDefaultCountry": None,
-            "region": None,
-            "legalEntity": None,
-            "languages": [
-                {
-                    "language": code,
-                    "name": LANGUAGES[code][0],
-                    "text": LANGUAGES[code][0],
-                    "languageShort": LANGUAGES[code][1],
-                    "isPrimary": i == 0,
-                }
-                for i, code in enumerate(c.languages)
-            ],
-            "currencies": [
-                {
-                    "currency": code,
-                    "symbol": CURRENCIES[code].symbol,
-                    "text": f"{CURRENCIES[code].symbol} {code}",
-                    "isPrimary": i == 0,
-                    "currencyId": CURRENCIES[code].currency_id,
-                }
-                for i, code in enumerate(c.currencies)
-            ],
-            "sizeSchemas": [
-                {"sizeSchema": s, "text": s, "isPrimary": s == c.size_schema} for s in SIZE_SCHEMAS
-            ],
-        }
-        for c in COUNTRIES
-    ]
-
-
-def _nav_node(
-    key: str,
-    title: str,
-    node_type: str,
-    link: Json | None,
-    children: list[Json],
-    priority: int,
-) -> Json:
-    return {
-        "id": _guid("nav", key),
-        "alias": _slug(key) if node_type == "container" else None,
-        "type": node_type,
-        "channelExclusions": [],
-        "webLargePriority": priority,
-        "content": {
-            "title": title,
-            "subTitle": None,
-            "webLargeImageUrl": None,
-            "mobileImageUrl": None,
-        },
-        "display": {
-            "webLargeTemplateId": 1,
-            "webLargeTemplateName": "Default",
-            "webLargeColumnSpan": 1,
-            "mobileTemplateId": 1,
-            "mobileTemplateName": "Default",
-            "mobileDisplayLayout": "list",
-        }
-        if node_type == "container"
-        else None,
-        "style": {"webLargeStyleType": None, "mobileStyleType": None},
-        "link": link,
-        "children": children,
-    }
-
-
-def _category_link(category_id: int, path: str) -> Json:
-    return {
-        "linkType": "category",
-        "brandSectionAlias": None,
-        "categoryId": category_id,
-        "webUrl": f"https://www.asos.com/{path}/cat/?cid={category_id}",
-        "appUrl": f"asos://category?cid={category_id}",
-    }
-
-
-def categories() -> Json:
-    """Body of /categories/list: navigation per gender, brands and footer."""
-    navigation = []
-    for g, (gender, groups) in enumerate(NAVIGATION.items()):
-        group_nodes = []
-        for i, (group, leaves) in enumerate(groups):
-            leaf_nodes = [
-                _nav_node(
-                    f"{gender}/{group}/{title}",
-                    title,
-                    "link",
-                    _category_link(cid, _slug(f"{gender}/{group}/{title}")),
-                    [],
-                    j,
-                )
-                for j, (title, cid, _kind) in enumerate(leaves)
-            ]
-            group_nodes.append(
-                _nav_node(f"{gender}/{group}", group, "container", None, leaf_nodes, i)
-            )
-        sale = _nav_node(
-            f"{gender}/Sale",
-            "Sale",
-            "link",
-            {
-                "linkType": "internal",
-                "brandSectionAlias": None,
-                "categoryId": None,
-                "webUrl": f"https://www.asos.com/{gender.lower()}/sale/",
-                "appUrl": None,
-            },
-            [],
-            len(groups),
-        )
-        navigation.append(_nav_node(gender, gender, "container", None, [*group_nodes, sale], g))
-    brands = [
-        _nav_node(
-            f"brand/{name}",
-            name,
-            "link",
-            {
-                "linkType": "aToZBrands",
-                "brandSectionAlias": _slug(name),
-                "categoryId": None,
-                "webUrl": None,
-                "appUrl": None,
-            },
-            [],
-            i,
-        )
-        for i, (name, _bid) in enumerate(BRANDS)
-    ]
-    footer = [
-        _nav_node(
-            "footer/help",
-            "Help & FAQs",
-            "link",
-            {
-                "linkType": "external",
-                "brandSectionAlias": None,
-                "categoryId": None,
-                "webUrl": "https://www.asos.com/customer-care/",
-                "appUrl": None,
-            },
-            [],
-            0,
-        ),
-    ]
-    return {"navigation": navigation, "brands": brands, "footer": footer}
+    return guid(path, query)
 
 
 # --- prices -----------------------------------------------------------------------------
@@ -256,8 +91,8 @@ def detail_price(catalog: Catalog, k: int, cur: Currency, *, extra: bool = False
 
 def _paths(catalog: Catalog, k: int) -> tuple[str, str]:
     p = catalog.product(k)
-    brand = _slug(BRANDS[p.brand][0])
-    return brand, _slug(catalog.name(k))
+    brand = slugify(BRANDS[p.brand][0])
+    return brand, slugify(catalog.name(k))
 
 
 def list_item(catalog: Catalog, k: int, cur: Currency) -> Json:
@@ -280,7 +115,7 @@ def list_item(catalog: Catalog, k: int, cur: Currency) -> Json:
         "productCode": 100_000_000 + k * 7 + h % 7,
         "productType": "Product",
         "url": f"{brand}/{slug}/prd/{p.id}#colourWayId-{colour_way}",
-        "imageUrl": f"{image}-1-{_slug(COLOURS[p.colour])}",
+        "imageUrl": f"{image}-1-{slugify(COLOURS[p.colour])}",
         "additionalImageUrls": [f"{image}-{n}" for n in (2, 3, 4)],
         "videoUrl": None,
         "showVideo": False,

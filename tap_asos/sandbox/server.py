@@ -14,7 +14,7 @@ from urllib.parse import parse_qs, urlsplit
 import msgspec
 from typing_extensions import Self
 
-from tap_asos.sandbox import payloads
+from tap_asos.sandbox import payloads, reference
 from tap_asos.sandbox.catalog import LEAF_BY_ID, Catalog
 from tap_asos.sandbox.config import (
     COUNTRIES,
@@ -115,7 +115,7 @@ class Sandbox:
         self.gateway = Gateway(config)
         self._latency_rng = random.Random(config.seed)  # noqa: S311
         self.routes: dict[str, t.Callable[[Params, str], Json]] = {
-            "/countries/list": lambda p, _q: payloads.countries(p.text("lang")),
+            "/countries/list": lambda p, _q: reference.countries(p.text("lang")),
             "/categories/list": self.categories,
             "/products/v2/list": self.listing,
             "/products/v3/detail": self.detail,
@@ -135,7 +135,7 @@ class Sandbox:
             raise BadRequestError("Missing required parameter 'country'")
         if country not in {c.country for c in COUNTRIES}:
             raise BadRequestError(f"Unknown country '{country}'")
-        return payloads.categories()
+        return reference.categories()
 
     def listing(self, params: Params, query: str, *, empty: bool = False) -> Json:
         """/products/v2/list: one page of a category or search listing."""
