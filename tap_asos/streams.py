@@ -301,9 +301,17 @@ class _ProductChild(AsosStream):
             super()._write_schema_message()
             self._schema_sent = True
 
-    def product_ids(self, context: Context | None) -> list[int]:
-        """The ids of the batch this context carries."""
-        return [int(i) for i in (context or {}).get("productIds", ())]
+    def batch(
+        self, context: Context | None
+    ) -> tuple[list[int], StoreInfo, dict[str, t.Any], str] | None:
+        """Ids, store, query parameters and snapshot time of a batch; None: nothing to do."""
+        ids = [int(i) for i in (context or {}).get("productIds", ())]
+        if not ids or self.run_state.budget_exhausted:
+            return None
+        store = self.store_info(context)
+        # Per-product endpoints take store, currency, sizeSchema and lang, not country.
+        params = {k: v for k, v in self.locale_params(store).items() if k != "country"}
+        return ids, store, params, self.tap_runtime.run_started_at.isoformat()
 
 
 class ProductDetails(_ProductChild):
@@ -320,12 +328,9 @@ class ProductDetails(_ProductChild):
 
     @override
     def get_records(self, context: Context | None) -> Iterable[dict[str, t.Any]]:
-        ids = self.product_ids(context)
-        if not ids or self.run_state.budget_exhausted:
+        if (batch := self.batch(context)) is None:
             return
-        store = self.store_info(context)
-        params = {k: v for k, v in self.locale_params(store).items() if k != "country"}
-        snapshot_at = self.tap_runtime.run_started_at.isoformat()
+        ids, store, params, snapshot_at = batch
 
         def one(product_id: int) -> dict[str, t.Any] | None:
             try:
@@ -361,12 +366,9 @@ class StockPrices(_ProductChild):
 
     @override
     def get_records(self, context: Context | None) -> Iterable[dict[str, t.Any]]:
-        ids = self.product_ids(context)
-        if not ids or self.run_state.budget_exhausted:
+        if (batch := self.batch(context)) is None:
             return
-        store = self.store_info(context)
-        params = {k: v for k, v in self.locale_params(store).items() if k != "country"}
-        snapshot_at = self.tap_runtime.run_started_at.isoformat()
+        ids, store, params, snapshot_at = batch
         try:
             body = self.fetch(self.path, {**params, "productIds": ",".join(map(str, ids))}, context)
         except RequestBudgetExhaustedError:

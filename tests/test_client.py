@@ -7,7 +7,8 @@ import typing as t
 import pytest
 from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
 
-from tests.helpers import catalog_for, listed_ids, run_tap, tap_config
+from tap_asos.categories import leaf_category_ids
+from tests.helpers import api_get, catalog_for, listed_ids, run_tap, tap_config
 
 if t.TYPE_CHECKING:
     from collections.abc import Callable
@@ -24,17 +25,10 @@ def _products_config(server: SandboxServer, **overrides: t.Any) -> dict[str, t.A
 
 
 def _a_category(server: SandboxServer) -> int:
-    from tests.helpers import api_get
-
     tree = api_get(server.url, server.api_key, "/categories/list", country="US", lang="en-US")
-    stack = list(tree["navigation"])
-    while stack:
-        node = stack.pop()
-        if not node.get("children") and (node.get("link") or {}).get("linkType") == "category":
-            cid = int(node["link"]["categoryId"])
-            if len(listed_ids(server.url, server.api_key, "US", cid)) > 45:
-                return cid
-        stack.extend(node.get("children") or [])
+    for cid in leaf_category_ids(tree):
+        if len(listed_ids(server.url, server.api_key, "US", cid)) > 45:
+            return cid
     raise AssertionError("no category with more than two pages")
 
 

@@ -12,6 +12,7 @@ import typing as t
 import pytest
 import requests
 
+from tap_asos.categories import leaf_category_ids
 from tap_asos.sandbox import SandboxConfig, SandboxServer
 from tests.helpers import api_get, listed_ids
 from tests.sandbox_shapes import SAMPLES, shape_errors
@@ -34,14 +35,7 @@ def _get(
 
 def _leaf_ids(server: SandboxServer) -> list[int]:
     tree = api_get(server.url, server.api_key, "/categories/list", country="US")
-    ids, stack = [], list(tree["navigation"])
-    while stack:
-        node = stack.pop()
-        link = node.get("link") or {}
-        if not node["children"] and link.get("linkType") == "category":
-            ids.append(link["categoryId"])
-        stack.extend(node["children"])
-    return sorted(ids)
+    return sorted(leaf_category_ids(tree))
 
 
 @needs_samples
