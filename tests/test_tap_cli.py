@@ -176,3 +176,15 @@ def test_schema_drift_is_kept_or_reported_and_a_missing_field_is_tolerated(
     assert all("colour" not in p or p["colour"] is None for p in products)
     assert all(p["price"]["unitPrice"] == {"value": 1.0, "text": "1.00"} for p in products)
     assert "sustainabilityScore" in result.stderr  # dropped at the top level, but reported
+
+
+def test_monthly_quota_exits_3_without_retrying(
+    make_sandbox: Callable[..., SandboxServer],
+    tmp_path: Path,
+) -> None:
+    server = make_sandbox(products=200, quota=3)
+    result = _run(tap_config(server.url, server.api_key), tmp_path)
+    assert result.returncode == 3
+    assert "MONTHLY quota" in result.stderr
+    assert result.stderr.count("Retrying") == 0
+    assert server.stats()["by_status"]["429"] == 1
