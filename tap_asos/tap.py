@@ -23,7 +23,7 @@ from tap_asos import streams
 from tap_asos.alerts import alert_reasons, emit_summary, send_alert
 from tap_asos.categories import flatten_tree
 from tap_asos.client import AsosAPIError
-from tap_asos.runtime import RunState
+from tap_asos.runtime import RequestBudgetExhaustedError, RunState
 from tap_asos.stores import StoreResolver, UnknownStoreError
 from tap_asos.writer import BufferedMsgSpecWriter
 
@@ -372,6 +372,13 @@ class TapAsos(Tap):
                 "Giving up after retries: %s. Check api_url and the API's status, then rerun "
                 "(state is saved up to the last finished partition).",
                 exc,
+            )
+        except RequestBudgetExhaustedError as exc:
+            # Streams stop cleanly at the budget; only the preflight can hit it here.
+            code, failure = EXIT_CONFIG, f"max_requests too small to start: {exc}"
+            cls.logger.error(  # noqa: TRY400
+                "%s (the preflight needs 1 request, plus 1 per store when category_ids is set)",
+                failure,
             )
         except Exception as exc:
             code, failure = 1, f"{type(exc).__name__}: {exc}"

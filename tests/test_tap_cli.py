@@ -60,6 +60,7 @@ def _run(
         ({"category_ids": [1]}, 2, "Unknown category_ids for store US: 1"),
         ({"api_url": "not-a-url"}, 2, "is not an http(s) URL"),
         ({"page_size": -5}, 2, "-5 is less than the minimum of 1"),
+        ({"max_requests": 1, "category_ids": [8799]}, 2, "max_requests too small to start"),
         ({"api_url": "http://127.0.0.1:9", "max_retries": 0}, 3, "Giving up after retries"),
     ],
 )
