@@ -187,6 +187,7 @@ class Products(AsosStream):
         if self.full_table and state.get("snapshot_at") == snapshot_at:
             self.log("Skipping %s: done earlier in snapshot %s", context, snapshot_at)
             self.run_state.partitions_done += 1
+            self._close_snapshot_after(context)
             return
         self._bookmark = (
             None if self.full_table else self.get_starting_replication_key_value(context)
@@ -201,8 +202,12 @@ class Products(AsosStream):
         state["checked_at"] = self.tap_runtime.run_started_at.isoformat()
         if self.full_table:
             state["snapshot_at"] = snapshot_at
-            if context == self.partitions[-1]:
-                self.stream_state.pop("snapshot_in_progress", None)
+            self._close_snapshot_after(context)
+
+    def _close_snapshot_after(self, context: Context) -> None:
+        """After the last partition, the snapshot is complete: the next run starts anew."""
+        if context == self.partitions[-1]:
+            self.stream_state.pop("snapshot_in_progress", None)
 
     def _new_records(self, context: Context, snapshot_at: str) -> Iterator[dict[str, t.Any]]:
         """Listing records above the bookmark; the last one flags a child-batch flush."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import typing as t
 from collections import Counter
 
@@ -147,6 +148,19 @@ def test_full_table_budget_resumes_the_same_snapshot(
     emitted_second = {r["categoryId"] for r in second.records["products"]}
     assert done_first
     assert not done_first & emitted_second, "a finished partition was read again"
+
+    # Finish the snapshot, then the next run takes a new one, of every partition.
+    state = second.final_state
+    for _ in range(20):
+        if "snapshot_in_progress" not in state["bookmarks"]["products"]:
+            break
+        state = run_tap(config, catalog=catalog, state=state).final_state
+    assert "snapshot_in_progress" not in state["bookmarks"]["products"], "snapshot never closed"
+    time.sleep(1.1)  # snapshotAt has a resolution of one second
+    unlimited = {**config, "max_requests": 0}
+    fresh = run_tap(unlimited, catalog=catalog, state=state)
+    assert {r["snapshotAt"] for r in fresh.records["products"]} != first_times
+    assert {r["categoryId"] for r in fresh.records["products"]} >= done_first | emitted_second
 
 
 def test_deselected_properties_are_not_emitted(sandbox: SandboxServer) -> None:
