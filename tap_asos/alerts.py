@@ -29,6 +29,8 @@ class RunMetric(str, enum.Enum):
     RETRIES = "tap_asos_retries"
     RATE_LIMITED_429 = "tap_asos_rate_limited_429"
     PAGES = "tap_asos_pages"
+    SPLIT_LISTINGS = "tap_asos_split_listings"
+    UNREACHABLE_PRODUCTS = "tap_asos_unreachable_products"
 
 
 def emit_summary(summary: Mapping[str, t.Any]) -> None:
@@ -58,6 +60,15 @@ def alert_reasons(
         reasons.append(f"API quota low: {remaining} requests left (< {quota_threshold})")
     if not failed and not summary.get("budget_exhausted") and summary.get("records") == 0:
         reasons.append("run extracted no records")
+    unreachable = sum(
+        int(figures.get("unreachable_products", 0))
+        for figures in summary.get("streams", {}).values()
+    )
+    if unreachable:
+        reasons.append(
+            f"{unreachable} products lie deeper than max_listing_offset and outside "
+            "every facet slice: narrow category_ids or raise max_listing_offset"
+        )
     return reasons
 
 

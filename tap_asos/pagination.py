@@ -1,4 +1,4 @@
-"""Offset paging of ``/products/v2/list`` with the tap's early-exit rules."""
+"""Offset paging of ``/products/v2/list`` with the tap's early-exit and depth rules."""
 
 from __future__ import annotations
 
@@ -10,6 +10,10 @@ from typing_extensions import override
 if t.TYPE_CHECKING:
     import requests
 
+# Facets whose values split a listing into disjoint parts: a product has one brand and
+# one base colour.  Ids and value ids are those of the listing's own ``facets``.
+SLICE_FACETS = ("brand", "base_colour")
+
 
 def listing_payload(response: requests.Response) -> dict[str, t.Any]:
     """Return the decoded listing body stashed by the base stream's validation."""
@@ -20,12 +24,34 @@ def listing_payload(response: requests.Response) -> dict[str, t.Any]:
     return payload
 
 
+def facet_values(payload: dict[str, t.Any], facet_id: str) -> list[tuple[str, int]]:
+    """``(value id, count)`` of one facet of a listing body, values with no match left out."""
+    for facet in payload.get("facets") or []:
+        if isinstance(facet, dict) and facet.get("id") == facet_id:
+            return [
+                (str(v["id"]), int(v.get("count") or 0))
+                for v in facet.get("facetValues") or []
+                if isinstance(v, dict) and v.get("id") is not None and v.get("count") != 0
+            ]
+    return []
+
+
+def page_limit(offset: int, page_size: int, max_offset: int | None) -> int:
+    """The ``limit`` to ask at ``offset``: a page never reaches past ``max_offset``."""
+    if max_offset:
+        return max(1, min(page_size, max_offset - offset))
+    return page_size
+
+
 class ListingPaginator(OffsetPaginator):
     """Pages ``offset``/``limit`` until ``itemCount`` is reached, or earlier.
 
     Stops early when a page reaches a product id at or below ``stop_at_id`` (the
     incremental bookmark: the listing is sorted newest first, so the rest of the
-    category is older), or when ``max_records`` products of the partition were read.
+    category is older), when ``max_records`` products of the partition were read, or
+    at ``max_offset``, the deepest position the API serves; then ``capped`` tells that
+    products remain beyond it.  ``first_payload`` keeps the first page's body (its
+    ``itemCount`` and ``facets`` plan a split of a capped listing).
     """
 
     def __init__(
@@ -34,21 +60,36 @@ class ListingPaginator(OffsetPaginator):
         *,
         stop_at_id: int | None = None,
         max_records: int | None = None,
+        max_offset: int | None = None,
     ) -> None:
         """Start at offset 0."""
         super().__init__(start_value=0, page_size=page_size)
         self.stop_at_id = stop_at_id
         self.max_records = max_records
+        self.max_offset = max_offset
+        self.capped = False
+        self.first_payload: dict[str, t.Any] | None = None
 
     @override
     def has_more(self, response: requests.Response) -> bool:
         payload = listing_payload(response)
+        if self.first_payload is None:
+            self.first_payload = payload
         products = payload.get("products") or []
         if not products:
             return False
         if self.stop_at_id is not None and any(int(p["id"]) <= self.stop_at_id for p in products):
             return False
-        next_offset = self.current_value + self.page_size
+        next_offset = self.current_value + len(products)
         if self.max_records and next_offset >= self.max_records:
             return False
-        return next_offset < int(payload.get("itemCount") or 0)
+        more = next_offset < int(payload.get("itemCount") or 0)
+        if more and self.max_offset and next_offset >= self.max_offset:
+            self.capped = True
+            return False
+        return more
+
+    @override
+    def get_next(self, response: requests.Response) -> int | None:
+        # Advance by what the page held: the last page before the cap is a short one.
+        return self.current_value + len(listing_payload(response).get("products") or [])

@@ -6,6 +6,7 @@ import typing as t
 from concurrent.futures import Future, ThreadPoolExecutor
 from functools import cached_property
 from http import HTTPStatus
+from itertools import islice
 from urllib.parse import parse_qs, urlparse
 
 from singer_sdk.exceptions import RetriableAPIError
@@ -14,7 +15,7 @@ from typing_extensions import override
 from tap_asos import schemas
 from tap_asos.categories import flatten_tree, leaf_category_ids
 from tap_asos.client import AsosAPIError, AsosStream
-from tap_asos.pagination import ListingPaginator
+from tap_asos.pagination import SLICE_FACETS, ListingPaginator, facet_values, page_limit
 from tap_asos.runtime import RequestBudgetExhaustedError
 
 if t.TYPE_CHECKING:
@@ -141,17 +142,25 @@ class Products(AsosStream):
             int(self.config["page_size"]),
             stop_at_id=None if self.full_table else self._bookmark,
             max_records=cap or None,
+            max_offset=self._max_offset,
         )
+
+    @cached_property
+    def _max_offset(self) -> int | None:
+        return int(self.config.get("max_listing_offset") or 0) or None
 
     @override
     def get_url_params(self, context: Context | None, next_page_token: t.Any) -> dict[str, t.Any]:
         store = self.store_info(context)
+        offset = next_page_token or 0
         return {
             **self.locale_params(store),
             "categoryId": context["categoryId"] if context else None,
-            "offset": next_page_token or 0,
-            "limit": int(self.config["page_size"]),
+            "offset": offset,
+            "limit": page_limit(offset, int(self.config["page_size"]), self._max_offset),
             "sort": "freshness",
+            # Facet filters of a slice of a listing too deep to page (see _read_listing).
+            **{f: context[f] for f in SLICE_FACETS if context and f in context},
         }
 
     @override
@@ -170,7 +179,11 @@ class Products(AsosStream):
         if not payload["products"] and offset < item_count:
             # An empty page before the end of the listing is an upstream glitch;
             # accepting it would silently drop the rest of the category.
-            msg = f"Empty listing page at offset {offset} of {item_count} products"
+            msg = (
+                f"Empty listing page at offset {offset} of {item_count} products. If it "
+                "repeats at this depth, the API serves listings only so deep: set "
+                f"max_listing_offset to {offset} or less."
+            )
             raise RetriableAPIError(msg, response)
 
     @override
@@ -212,14 +225,11 @@ class Products(AsosStream):
     def _new_records(self, context: Context, snapshot_at: str) -> Iterator[dict[str, t.Any]]:
         """Listing records above the bookmark; the last one flags a child-batch flush."""
         pending: dict[str, t.Any] | None = None
-        for position, record in enumerate(self._listing(context)):
+        for record in self._listing(context):
             if self._bookmark is not None and int(record["id"]) <= self._bookmark:
                 continue
             record.update(
-                store=context["store"],
-                categoryId=context["categoryId"],
-                snapshotAt=snapshot_at,
-                position=position,
+                store=context["store"], categoryId=context["categoryId"], snapshotAt=snapshot_at
             )
             if pending is not None:
                 yield pending
@@ -231,17 +241,77 @@ class Products(AsosStream):
             yield pending
 
     def _listing(self, context: Context) -> Iterator[dict[str, t.Any]]:
+        cap = int(self.config.get("max_products_per_partition") or 0)
         try:
-            yield from self.request_records(context)
+            yield from islice(self._read_listing(dict(context), frozenset()), cap or None)
         except RequestBudgetExhaustedError:
             return
 
+    def _read_listing(
+        self, context: dict[str, t.Any], read: frozenset[int], depth: int = 0
+    ) -> Iterator[dict[str, t.Any]]:
+        """A listing paged to ``max_listing_offset``; what lies deeper, by facet slices.
+
+        ASOS serves a listing only so deep.  When products remain beyond that depth,
+        the listing is read again split by brand (then brand x colour): the slices are
+        disjoint and together hold every product; ids already read at a wider level
+        (``read``) are skipped, so each product comes once.  ``position`` is the rank
+        in the unsplit listing, null for products reached through a slice.
+        """
+        paginator = self.get_new_paginator()
+        fresh: set[int] = set()
+        for position, record in enumerate(self._pages(context, paginator)):
+            product_id = int(record["id"])
+            if product_id in read:
+                continue
+            if self._max_offset:  # only a capped listing needs them: at most that many
+                fresh.add(product_id)
+            record["position"] = None if depth else position
+            yield record
+        if not paginator.capped or paginator.first_payload is None:
+            return
+        total = int(paginator.first_payload.get("itemCount") or 0)
+        values = (
+            facet_values(paginator.first_payload, SLICE_FACETS[depth])
+            if depth < len(SLICE_FACETS)
+            else []
+        )
+        left_out = total - sum(count for _value, count in values)
+        if left_out > 0:
+            self.run_state.count(self.name, "unreachable_products", left_out)
+            self.logger.warning(
+                "%d of %d products of %s lie deeper than max_listing_offset=%s and "
+                "outside every facet slice: they are not extracted",
+                left_out,
+                total,
+                context,
+                self._max_offset,
+            )
+        if not values:
+            return
+        self.run_state.count(self.name, "split_listings")
+        self.log(
+            "%s lists %d products, deeper than max_listing_offset=%s: reading it by %s (%d)",
+            context,
+            total,
+            self._max_offset,
+            SLICE_FACETS[depth],
+            len(values),
+        )
+        read |= fresh
+        for value, _count in values:
+            yield from self._read_listing({**context, SLICE_FACETS[depth]: value}, read, depth + 1)
+
     @override
     def request_records(self, context: Context | None) -> Iterable[dict[str, t.Any]]:
+        return self._pages(context, self.get_new_paginator())
+
+    def _pages(
+        self, context: Context | None, paginator: ListingPaginator
+    ) -> Iterator[dict[str, t.Any]]:
         # As the SDK's loop, but the next page is requested (in a worker thread) as soon
         # as the paginator knows it, while this page's records are being processed: the
         # API's latency overlaps the tap's own work instead of adding to it.
-        paginator = self.get_new_paginator()
         send = self.request_decorator(self._request)
         with (
             ThreadPoolExecutor(max_workers=1, thread_name_prefix="asos-page") as pool,

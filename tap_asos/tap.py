@@ -120,6 +120,15 @@ CONFIG_SCHEMA = th.PropertiesList(
         "(0: no cap). For samples and development.",
     ),
     th.Property(
+        "max_listing_offset",
+        th.IntegerType(minimum=0),
+        default=5000,
+        title="Max listing offset",
+        description="Deepest position one listing is paged to (0: no limit). ASOS caps "
+        "deep offsets, so a store x category with more products is read by brand, then "
+        "brand x colour, filters instead: every product is still reached once.",
+    ),
+    th.Property(
         "requests_per_second",
         th.NumberType(minimum=0),
         default=1.0,

@@ -146,3 +146,6 @@ def test_reasons() -> None:
         "run failed: x",
         "API quota low: 3 requests left (< 10)",
     ]
+    unreachable = {"records": 5, "streams": {"products": {"unreachable_products": 7}}}
+    (reason,) = alert_reasons(unreachable, failed=None, quota_threshold=0)
+    assert reason.startswith("7 products lie deeper than max_listing_offset")

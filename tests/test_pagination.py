@@ -7,7 +7,7 @@ import typing as t
 import pytest
 import requests
 
-from tap_asos.pagination import ListingPaginator
+from tap_asos.pagination import ListingPaginator, facet_values, page_limit
 
 
 def _page(ids: list[int], item_count: int) -> requests.Response:
@@ -59,3 +59,61 @@ def test_unvalidated_response_is_an_error() -> None:
     response: t.Any = requests.Response()
     with pytest.raises(TypeError):
         paginator.advance(response)
+
+
+def test_stops_at_max_offset_and_says_the_listing_is_capped() -> None:
+    paginator = ListingPaginator(4, max_offset=10)
+    pages = [_page([20, 19, 18, 17], 20), _page([16, 15, 14, 13], 20), _page([12, 11], 20)]
+    assert _walk(paginator, pages) == [0, 4, 8]
+    assert paginator.finished
+    assert paginator.capped
+    assert paginator.first_payload is not None
+    assert paginator.first_payload["itemCount"] == 20
+
+
+def test_a_listing_that_ends_before_max_offset_is_not_capped() -> None:
+    paginator = ListingPaginator(4, max_offset=10)
+    assert _walk(paginator, [_page([5, 4, 3, 2], 5), _page([1], 5)]) == [0, 4]
+    assert not paginator.capped
+
+
+def test_a_bookmark_before_max_offset_needs_no_split() -> None:
+    paginator = ListingPaginator(4, stop_at_id=15, max_offset=8)
+    pages = [_page([20, 19, 18, 17], 20), _page([16, 15, 14, 13], 20)]
+    assert _walk(paginator, pages) == [0, 4]
+    assert not paginator.capped
+
+
+def test_short_pages_advance_by_what_they_held() -> None:
+    paginator = ListingPaginator(4)
+    pages = [_page([9, 8, 7], 7), _page([6, 5, 4, 3], 7)]
+    assert _walk(paginator, pages) == [0, 3]
+
+
+@pytest.mark.parametrize(
+    ("offset", "max_offset", "expected"),
+    [(0, None, 48), (0, 100, 48), (96, 100, 4), (100, 100, 1), (0, 10, 10)],
+)
+def test_page_limit_never_reaches_past_max_offset(
+    offset: int, max_offset: int | None, expected: int
+) -> None:
+    assert page_limit(offset, 48, max_offset) == expected
+
+
+def test_facet_values_of_a_listing_body() -> None:
+    body = {
+        "facets": [
+            {"id": "size", "facetValues": [{"id": "1", "count": 3}]},
+            {
+                "id": "brand",
+                "facetValues": [
+                    {"id": 12, "count": 4},
+                    {"id": "13", "count": 0},
+                    {"id": "14", "count": 2},
+                ],
+            },
+        ]
+    }
+    assert facet_values(body, "brand") == [("12", 4), ("14", 2)]
+    assert facet_values(body, "base_colour") == []
+    assert facet_values({}, "brand") == []

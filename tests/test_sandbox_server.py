@@ -100,6 +100,47 @@ def test_paging_covers_every_product_exactly_once(sandbox: SandboxServer) -> Non
             assert len(ids) == len(set(ids)) == page["itemCount"] > 0
 
 
+def test_deep_offsets_are_capped_and_facets_split_the_listing(
+    make_sandbox: Callable[..., SandboxServer],
+) -> None:
+    server = make_sandbox(max_offset=50)
+    category_id = _leaf_ids(server)[0]
+
+    def page(offset: int, limit: int = 48, **filters: t.Any) -> dict[str, t.Any]:
+        return t.cast(
+            "dict[str, t.Any]",
+            api_get(
+                server.url,
+                server.api_key,
+                "/products/v2/list",
+                store="US",
+                categoryId=category_id,
+                offset=offset,
+                limit=limit,
+                sort="freshness",
+                **filters,
+            ),
+        )
+
+    first = page(0)
+    total = first["itemCount"]
+    assert total > 50
+    assert len(page(48)["products"]) == 2  # served up to position 50, no deeper
+    deep = page(60)
+    assert deep["products"] == []
+    assert deep["itemCount"] == total  # the total still tells what lies beyond
+    brands = next(f for f in first["facets"] if f["id"] == "brand")["facetValues"]
+    assert sum(v["count"] for v in brands) == total  # facets count the whole listing
+    sliced: list[int] = []
+    for value in brands:
+        part = page(0, 50, brand=value["id"])
+        assert part["itemCount"] == value["count"]
+        sliced += [p["id"] for p in part["products"]]
+    assert len(sliced) == len(set(sliced)) == total
+    uncapped = make_sandbox()
+    assert set(sliced) == set(listed_ids(uncapped.url, uncapped.api_key, "US", category_id))
+
+
 def test_freshness_is_newest_first_and_advance_adds_newer_ids(
     make_sandbox: Callable[..., SandboxServer],
 ) -> None:

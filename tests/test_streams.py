@@ -6,6 +6,9 @@ import time
 import typing as t
 from collections import Counter
 
+import pytest
+from singer_sdk.exceptions import RetriableAPIError
+
 from tests.helpers import catalog_for, listed_ids, run_tap, tap_config
 
 if t.TYPE_CHECKING:
@@ -174,3 +177,48 @@ def test_deselected_properties_are_not_emitted(sandbox: SandboxServer) -> None:
     assert products
     assert all("name" not in p and "price" not in p for p in products)
     assert all("brandName" in p for p in products)
+
+
+def test_a_listing_deeper_than_the_api_serves_is_read_by_facet_slices(
+    make_sandbox: Callable[..., SandboxServer],
+) -> None:
+    capped = make_sandbox(max_offset=40)
+    twin = make_sandbox(max_offset=0)  # same seed and day: the same catalog, uncapped
+    categories = [8799, 4208]
+    config = tap_config(
+        capped.url, capped.api_key, category_ids=categories, max_listing_offset=40, page_size=16
+    )
+    full = run_tap(
+        config, catalog=catalog_for(config, select=["products"], products_method="FULL_TABLE")
+    )
+    keys = Counter((r["categoryId"], r["id"]) for r in full.records["products"])
+    assert max(keys.values()) == 1
+    assert set(keys) == _truth(twin, categories)
+    assert all(len(listed_ids(twin.url, twin.api_key, "US", c)) > 40 for c in categories)
+    positions = [r["position"] for r in full.records["products"]]
+    assert {p for p in positions if p is not None} == set(range(40))  # the unsplit part
+    assert None in positions  # and the rest through brand slices
+
+    catalog = catalog_for(config, select=["products"])
+    first = run_tap(config, catalog=catalog)
+    assert {(r["categoryId"], r["id"]) for r in first.records["products"]} == set(keys)
+    for server in (capped, twin):
+        server.advance(1)
+    before = capped.stats()["by_path"]["/products/v2/list"]
+    second = run_tap(config, catalog=catalog, state=first.final_state)
+    new = _truth(twin, categories) - set(keys)
+    assert new
+    assert {(r["categoryId"], r["id"]) for r in second.records["products"]} == new
+    # The bookmark is met on the first page: no split, one request per category.
+    assert capped.stats()["by_path"]["/products/v2/list"] - before == len(categories)
+
+
+def test_an_api_shallower_than_max_listing_offset_fails_with_advice(
+    make_sandbox: Callable[..., SandboxServer],
+) -> None:
+    server = make_sandbox(max_offset=40)
+    config = tap_config(
+        server.url, server.api_key, category_ids=[8799], max_listing_offset=0, max_retries=1
+    )
+    with pytest.raises(RetriableAPIError, match="set max_listing_offset to 40 or less"):
+        run_tap(config, catalog=catalog_for(config, select=["products"]))

@@ -19,7 +19,7 @@ def _latency(text: str) -> tuple[int, int]:
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    """Command-line options (see docs/sandbox.md)."""
+    """Command-line options (see the README's sandbox section)."""
     parser = argparse.ArgumentParser(prog="asos-sandbox", description=__doc__)
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=0, help="port; 0 picks a free one")
@@ -35,6 +35,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--quota", type=int, default=0, help="requests allowed; 0 = unlimited")
     parser.add_argument("--latency-ms", type=_latency, default=(0, 0), help="e.g. 50,100")
     parser.add_argument("--new-per-day", type=int, default=None)
+    parser.add_argument(
+        "--max-offset",
+        type=int,
+        default=SandboxConfig.max_offset,
+        help="deepest listing position served, as upstream caps deep offsets; 0 = no cap",
+    )
     parser.add_argument("--advance-days", type=int, default=0, help="start this many days on")
     parser.add_argument("--faults", type=json.loads, default=None, help="fault spec JSON")
     parser.add_argument("--url-file", type=Path, help="write the URL here once listening")
@@ -52,6 +58,7 @@ def main(argv: list[str] | None = None) -> int:
         quota=args.quota,
         latency_ms=args.latency_ms,
         new_per_day=args.new_per_day,
+        max_offset=args.max_offset,
     )
     server = SandboxServer(config, host=args.host, port=args.port).start()
     if args.advance_days:

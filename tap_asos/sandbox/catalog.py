@@ -9,6 +9,8 @@ clock, so the same seed, day and request always give the same bytes.
 from __future__ import annotations
 
 import threading
+import typing as t
+from collections import Counter
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -80,6 +82,7 @@ class Catalog:
         # Per-instance caches: products are immutable; listings until the day moves.
         self.product = lru_cache(maxsize=65536)(self._product)
         self.listing = lru_cache(maxsize=512)(self._listing)
+        self.facet_counts = lru_cache(maxsize=512)(self._facet_counts)
         self._add(config.products)
 
     # --- products ------------------------------------------------------------
@@ -142,6 +145,7 @@ class Catalog:
                 self.day += 1
                 self._add(self.config.arrivals_per_day)
             self.listing.cache_clear()
+            self.facet_counts.cache_clear()
             return self.count - before
 
     def reset(self) -> None:
@@ -154,6 +158,7 @@ class Catalog:
                     ids.pop()
             self.count = keep
             self.listing.cache_clear()
+            self.facet_counts.cache_clear()
 
     def markdown(self, k: int) -> float:
         """Discount fraction of product k today (0 when full price)."""
@@ -203,6 +208,22 @@ class Catalog:
         else:  # relevance: a stable shuffle
             ks.sort(key=lambda k: mix(self.seed, k, 9))
         return tuple(ks)
+
+    def _facet_counts(
+        self, *listing_args: t.Any
+    ) -> tuple[tuple[tuple[int, int], ...], tuple[tuple[int, int], ...]]:
+        """(brand index, count) and (colour index, count) over a whole listing.
+
+        Counted once per listing and day, as the real facets count every match, not
+        only the page: a client splitting a listing by facet value reaches everything.
+        """
+        brands: Counter[int] = Counter()
+        colours: Counter[int] = Counter()
+        for k in self.listing(*listing_args):
+            p = self.product(k)
+            brands[p.brand] += 1
+            colours[p.colour] += 1
+        return tuple(sorted(brands.items())), tuple(sorted(colours.items()))
 
     def gbp_price(self, k: int) -> float:
         """Current price of product k in GBP today."""

@@ -20,6 +20,9 @@ class SandboxConfig:
     quota: int = 0
     latency_ms: tuple[int, int] = (0, 0)
     max_limit: int = 200
+    # Deepest listing position served: ``offset + limit`` beyond it gets the items up to
+    # it and no more, while ``itemCount`` still gives the full total (0 = no cap).
+    max_offset: int = 5000
     new_per_day: int | None = None
 
     @property

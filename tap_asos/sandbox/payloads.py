@@ -267,14 +267,10 @@ def stock_price(catalog: Catalog, k: int, cur: Currency, size_schema: str) -> Js
     }
 
 
-def facets(catalog: Catalog, ks: t.Sequence[int]) -> list[Json]:
-    """Facets of a listing: brand and colour counts over (at most) its first 2000 items."""
-    brand_counts: dict[int, int] = {}
-    colour_counts: dict[int, int] = {}
-    for k in ks[:2000]:
-        p = catalog.product(k)
-        brand_counts[p.brand] = brand_counts.get(p.brand, 0) + 1
-        colour_counts[p.colour] = colour_counts.get(p.colour, 0) + 1
+def facets(
+    brand_counts: t.Iterable[tuple[int, int]], colour_counts: t.Iterable[tuple[int, int]]
+) -> list[Json]:
+    """Facets of a listing: brand and colour value counts over all its matches."""
 
     def facet(fid: str, name: str, values: list[Json]) -> Json:
         return {
@@ -292,7 +288,7 @@ def facets(catalog: Catalog, ks: t.Sequence[int]) -> list[Json]:
             "Brand",
             [
                 {"count": n, "id": str(BRANDS[b][1]), "name": BRANDS[b][0], "isSelected": False}
-                for b, n in sorted(brand_counts.items())
+                for b, n in brand_counts
             ],
         ),
         facet(
@@ -300,7 +296,7 @@ def facets(catalog: Catalog, ks: t.Sequence[int]) -> list[Json]:
             "Colour",
             [
                 {"count": n, "id": str(c + 1), "name": COLOURS[c], "isSelected": False}
-                for c, n in sorted(colour_counts.items())
+                for c, n in colour_counts
             ],
         ),
     ]

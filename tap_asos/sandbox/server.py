@@ -157,7 +157,7 @@ class Sandbox:
         if category_id and category_id not in LEAF_BY_ID:
             raise BadRequestError(f"Unknown categoryId {category_id}")
         colours = frozenset(c - 1 for c in params.ints("base_colour"))
-        ks = self.catalog.listing(
+        args = (
             store,
             category_id,
             sort,
@@ -167,14 +167,19 @@ class Sandbox:
             params.ints("brand"),
             colours,
         )
-        page = [] if empty else ks[offset : offset + limit]
+        ks = self.catalog.listing(*args)
+        end = offset + limit
+        if self.config.max_offset:
+            # Upstream serves a listing only so deep; itemCount still tells the total.
+            end = min(end, self.config.max_offset)
+        page = [] if empty else ks[offset:end]
         name = LEAF_BY_ID[category_id].title if category_id else ""
         return payloads.listing_envelope(
             name,
             q,
             len(ks),
             [payloads.list_item(self.catalog, k, cur) for k in page],
-            payloads.facets(self.catalog, ks),
+            payloads.facets(*self.catalog.facet_counts(*args)),
             payloads.request_id("/products/v2/list", query),
         )
 
