@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import logging
 import time
@@ -227,6 +228,19 @@ class TapAsos(Tap):
         # The SDK warns once per partition that newest-first listings are "unsorted";
         # that is by design here (bookmarks move at partition end, see Products).
         logging.getLogger("singer_sdk").addFilter(_UnsortedWarningFilter())
+
+    @override
+    def _validate_config(self, *, raise_errors: bool = True) -> list[str]:
+        # Numbers set from the environment arrive as strings: the SDK's own env parsing
+        # converts integers only, and meltano.yml declares these settings `kind: string`
+        # because Meltano 4.4 cannot write a `kind: decimal` value taken from the
+        # environment ("Object of type Decimal is not JSON serializable").
+        for name, prop in CONFIG_SCHEMA["properties"].items():
+            value = self._config.get(name)
+            if isinstance(value, str) and "number" in prop.get("type", ()):
+                with contextlib.suppress(ValueError):  # validation then names the setting
+                    self._config[name] = float(value)
+        return super()._validate_config(raise_errors=raise_errors)
 
     @override
     def discover_streams(self) -> list[AsosStream]:

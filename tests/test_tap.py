@@ -5,6 +5,7 @@ from __future__ import annotations
 import typing as t
 
 import pytest
+from singer_sdk.exceptions import ConfigValidationError
 from singer_sdk.testing import get_tap_test_class
 
 from tap_asos.tap import TapAsos
@@ -27,3 +28,19 @@ class TestTapAsos(_StandardTests):  # type: ignore[misc,valid-type]
     @classmethod
     def _use_sandbox(cls, sandbox: SandboxServer) -> None:
         SAMPLE_CONFIG.update(api_url=sandbox.url, api_key=sandbox.api_key)
+
+
+def test_numbers_given_as_strings_are_read_as_numbers(monkeypatch: pytest.MonkeyPatch) -> None:
+    # As Meltano passes them (`kind: string` settings) and as the SDK's env parsing does.
+    tap = TapAsos(config={"api_key": "k", "requests_per_second": "0.5"}, parse_env_config=False)
+    assert tap.config["requests_per_second"] == 0.5
+    monkeypatch.setenv("TAP_ASOS_API_KEY", "k")
+    monkeypatch.setenv("TAP_ASOS_BACKOFF_FACTOR", "0.25")
+    from_env = TapAsos(config={}, parse_env_config=True)
+    assert from_env.config["backoff_factor"] == 0.25
+
+
+def test_a_number_setting_that_is_not_a_number_is_a_config_error() -> None:
+    with pytest.raises(ConfigValidationError) as caught:
+        TapAsos(config={"api_key": "k", "requests_per_second": "fast"}, parse_env_config=False)
+    assert any("requests_per_second" in error for error in caught.value.errors)

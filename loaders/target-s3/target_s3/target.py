@@ -111,7 +111,7 @@ class TargetS3(Target):
         ),
         th.Property(
             "max_batch_age_seconds",
-            th.NumberType(minimum=1),
+            th.IntegerType(minimum=1),
             default=300,
             title="Max batch age (s)",
             description="Complete every open object and emit the latest STATE at least this "
