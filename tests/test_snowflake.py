@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import typing as t
@@ -16,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import tap_config
+from tests.helpers import listed_ids, tap_config
 
 if t.TYPE_CHECKING:
     from collections.abc import Callable
@@ -156,3 +157,105 @@ def test_read_side_sql_runs_as_far_as_fakesnow_allows(tmp_path: Path) -> None:
     assert all(sql.startswith(UNSUPPORTED) for sql in failed)
     views = [sql for sql in failed if sql.startswith("CREATE OR REPLACE VIEW")]
     assert len(views) == 5  # one per stream
+
+
+# A .pth line that starts with "import" runs at interpreter start.
+BOOT = (
+    "import os; os.environ.get('FAKESNOW_DB_PATH') and __import__('fakesnow_target').activate()\n"
+)
+PURELIB = "import sysconfig; print(sysconfig.get_path('purelib'))"
+
+
+def test_meltano_prod_run_loads_snowflake_on_fakesnow(
+    make_sandbox: Callable[..., SandboxServer],
+    tmp_path: Path,
+) -> None:
+    """`meltano --environment=prod run tap-asos target-snowflake`, as prod runs it."""
+    server = make_sandbox(products=300)
+    secret = "fake-snowflake-password-9e1f"
+    (tmp_path / "fakesnow").mkdir()
+    env = {
+        **{
+            k: v
+            for k, v in os.environ.items()
+            if not k.startswith(("TAP_ASOS", "TARGET_", "MELTANO_"))
+        },
+        "MELTANO_SYS_DIR_ROOT": str(tmp_path / "meltano-sys"),
+        "MELTANO_SEND_ANONYMOUS_USAGE_STATS": "false",
+        "MELTANO_CLI_DISABLE_VERSION_CHECK": "true",
+        "TAP_ASOS_API_URL": server.url,
+        "TAP_ASOS_API_KEY": server.api_key,
+        "TAP_ASOS_STORES": '["US"]',
+        "TAP_ASOS_CATEGORY_IDS": "[8799, 4208]",
+        "TAP_ASOS_MAX_PRODUCTS_PER_PARTITION": "30",
+        "TAP_ASOS_REQUESTS_PER_SECOND": "0",
+        "TARGET_SNOWFLAKE_ACCOUNT": "acct",
+        "TARGET_SNOWFLAKE_USER": "loader",
+        "TARGET_SNOWFLAKE_PASSWORD": secret,
+        "FAKESNOW_DB_PATH": str(tmp_path / "fakesnow"),
+    }
+    meltano = [str(Path(sys.executable).with_name("meltano")), "--environment=prod"]
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [*meltano, *args],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=900,
+            check=False,
+        )
+
+    installed = run("install", "--plugin-type", "loader", "target-snowflake")
+    assert installed.returncode == 0, installed.stderr[-3000:]
+    # The test-only shim goes into Meltano's own plugin venv: fakesnow, the shim module,
+    # and a .pth that activates it at start when FAKESNOW_DB_PATH is set.
+    plugin_python = tmp_path / "meltano-sys" / "loaders" / "target-snowflake" / "venv" / "bin"
+    uv = Path(sys.executable).with_name("uv")
+    subprocess.run(
+        [str(uv), "pip", "install", "--python", str(plugin_python / "python"), PACKAGES[1]],
+        check=True,
+        capture_output=True,
+        timeout=900,
+    )
+    site = Path(
+        subprocess.run(
+            [
+                str(plugin_python / "python"),
+                "-c",
+                PURELIB,
+            ],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
+    )
+    shutil.copy(HERE / "fakesnow_target.py", site / "fakesnow_target.py")
+    (site / "fakesnow_target.pth").write_text(BOOT)
+
+    loaded = run("run", "--install", "tap-asos", "target-snowflake")
+    assert loaded.returncode == 0, loaded.stderr[-3000:]
+    assert secret not in loaded.stdout + loaded.stderr
+    assert server.api_key not in loaded.stdout + loaded.stderr
+    counts = json.loads(
+        subprocess.run(
+            [str(_python()), str(HERE / "count_rows.py"), *TABLES],
+            capture_output=True,
+            env=env,
+            check=True,
+            timeout=300,
+        ).stdout
+    )
+    products = {(row[0], row[2]) for row in counts["products_rows"]}
+    newest = {
+        (pid, cid)
+        for cid in (8799, 4208)
+        for pid in listed_ids(server.url, server.api_key, "US", cid)[:30]
+    }
+    assert products == newest
+    assert counts["PRODUCTS"] == len(newest)  # each once
+    assert counts["PRODUCT_DETAILS"] == len({pid for pid, _ in products})
+    assert counts["STOCK_PRICES"] == len({pid for pid, _ in products})
+    assert counts["CATEGORIES"] > 0
+    assert counts["COUNTRIES"] > 0

@@ -10,6 +10,10 @@ things the loader uses; each is bridged here, nothing else:
    `json` but turns `$1:key` into a column `key`; read it as json->>'$.key' (json->'$.key'
    for VARIANT), NULL when the key is absent, as Snowflake does.
 Plus: one drain at a time (fakesnow refuses concurrent calls on a connection).
+
+Run it as a script, or activate it inside Meltano's plugin virtualenv: a `.pth` file there
+calls `activate()` at interpreter start when $FAKESNOW_DB_PATH is set (see
+tests/test_snowflake.py), so `meltano run tap-asos target-snowflake` runs unchanged.
 """
 
 from __future__ import annotations
@@ -60,13 +64,25 @@ fc.FakeSnowflakeCursor.execute = execute  # type: ignore[method-assign]
 ci._strip_json_extract = strip_json_extract
 
 
-def main() -> None:
-    """Run target-snowflake's CLI against fakesnow (database files in $FAKESNOW_DB_PATH)."""
-    with fakesnow.patch(db_path=os.environ["FAKESNOW_DB_PATH"], nop_regexes=NO_OPS):
-        from target_snowflake.target import TargetSnowflake
+_ACTIVE: list[t.Any] = []  # the entered patch, kept alive: collecting it would undo it
 
-        TargetSnowflake.max_parallelism = 1  # fakesnow has one connection per database
-        TargetSnowflake.cli()
+
+def activate() -> None:
+    """Patch snowflake.connector for the rest of the process (files in $FAKESNOW_DB_PATH)."""
+    patch = fakesnow.patch(db_path=os.environ["FAKESNOW_DB_PATH"], nop_regexes=NO_OPS)
+    patch.__enter__()
+    _ACTIVE.append(patch)
+    from target_snowflake.target import TargetSnowflake
+
+    TargetSnowflake.max_parallelism = 1  # fakesnow has one connection per database
+
+
+def main() -> None:
+    """Run target-snowflake's CLI against fakesnow."""
+    activate()
+    from target_snowflake.target import TargetSnowflake
+
+    TargetSnowflake.cli()
 
 
 if __name__ == "__main__":
