@@ -6,6 +6,7 @@ is kept or reported.
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
 import signal
@@ -24,6 +25,7 @@ if t.TYPE_CHECKING:
     from tap_asos.sandbox import SandboxServer
 
 TAP = str(Path(sys.executable).with_name("tap-asos"))
+ALL_STREAMS = {"countries", "categories", "products", "product_details", "stock_prices"}
 SECRET = "sk-live-7f3a9c1e5b2d4f60a8e1"
 
 
@@ -189,3 +191,42 @@ def test_monthly_quota_exits_3_without_retrying(
     assert "MONTHLY quota" in result.stderr
     assert result.stderr.count("Retrying") == 0
     assert server.stats()["by_status"]["429"] == 1
+
+
+def test_batch_messages_carry_the_same_records_as_record_messages(
+    sandbox: SandboxServer, tmp_path: Path
+) -> None:
+    config = tap_config(sandbox.url, sandbox.api_key, category_ids=[8799])
+    plain = _run(config, tmp_path)
+    assert plain.returncode == 0, plain.stderr[-2000:]
+    expected: dict[str, list[str]] = {}
+    for message in map(json.loads, plain.stdout.splitlines()):
+        if message["type"] == "RECORD":
+            expected.setdefault(message["stream"], []).append(json.dumps(message["record"]))
+    batches = tmp_path / "batches"
+    batch_config = {
+        "encoding": {"format": "jsonl", "compression": "gzip"},
+        "storage": {"root": batches.as_uri(), "prefix": "asos-"},
+    }
+    batched = _run({**config, "batch_config": batch_config}, tmp_path)
+    assert batched.returncode == 0, batched.stderr[-2000:]
+    messages = [json.loads(line) for line in batched.stdout.splitlines()]
+    assert not [m for m in messages if m["type"] == "RECORD"]
+    got: dict[str, list[str]] = {}
+    for message in messages:
+        if message["type"] == "BATCH":
+            for uri in message["manifest"]:
+                with gzip.open(Path(uri.removeprefix("file://"))) as lines:
+                    got.setdefault(message["stream"], []).extend(
+                        json.dumps(json.loads(line)) for line in lines
+                    )
+    assert set(got) == set(expected) == set(ALL_STREAMS)
+    for stream, records in expected.items():
+        # snapshotAt is the run's start: compare everything else.
+        def strip(rows: list[str]) -> list[str]:
+            return sorted(
+                json.dumps({k: v for k, v in json.loads(r).items() if k != "snapshotAt"})
+                for r in rows
+            )
+
+        assert strip(got[stream]) == strip(records), stream
