@@ -407,6 +407,12 @@ TITLES = {
 }
 
 
+def _ratio(row: dict[str, float], key: str) -> str:
+    """A ratio cell: blank where the scenario has no floor or no tap-asos row to compare."""
+    value = row.get(key)
+    return "" if value is None else f"{value:.2f}"
+
+
 def markdown(meta: dict[str, object], results: dict[str, dict[str, dict[str, float]]]) -> str:
     """The results as the markdown table the README quotes."""
     lines = [
@@ -432,8 +438,7 @@ def markdown(meta: dict[str, object], results: dict[str, dict[str, dict[str, flo
                 f"| {name} | {r['seconds']:.2f} | {r['records']:,.0f} | "
                 f"{r['records_per_s']:,.0f} | {r['requests']:,.0f} | {r['requests_per_s']:.1f} | "
                 f"{r['cpu_seconds']:.2f} | {r['peak_rss_mib']:.0f} | "
-                f"{r.get('time_vs_floor', float('nan')):.2f} | "
-                f"{r.get('time_vs_tap_asos', float('nan')):.2f} |"
+                f"{_ratio(r, 'time_vs_floor')} | {_ratio(r, 'time_vs_tap_asos')} |"
             )
         lines += [
             f"| {name} | {why} | | | | | | | | |" for (k, name), why in CANNOT.items() if k == key
