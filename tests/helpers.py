@@ -6,11 +6,17 @@ import contextlib
 import copy
 import io
 import json
+import os
+import subprocess
+import sys
 import typing as t
 from collections import defaultdict
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from tap_asos.tap import TapAsos
+
+ROOT = Path(__file__).resolve().parents[1]
 
 if t.TYPE_CHECKING:
     from collections.abc import Iterable
@@ -133,3 +139,31 @@ def listed_ids(url: str, api_key: str, store: str, category_id: int) -> list[int
         offset += 200
         if offset >= page["itemCount"] or not page["products"]:
             return ids
+
+
+def meltano_env(sys_dir: Path, **settings: str) -> dict[str, str]:
+    """Environment for a test's Meltano: a private system dir, no inherited plugin settings."""
+    return {
+        **{
+            k: v
+            for k, v in os.environ.items()
+            if not k.startswith(("TAP_ASOS", "TARGET_", "MELTANO_"))
+        },
+        "MELTANO_SYS_DIR_ROOT": str(sys_dir),
+        "MELTANO_SEND_ANONYMOUS_USAGE_STATS": "false",
+        "MELTANO_CLI_DISABLE_VERSION_CHECK": "true",
+        **settings,
+    }
+
+
+def run_meltano(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """Run the project's Meltano (from the test's virtualenv) in the repository root."""
+    return subprocess.run(
+        [str(Path(sys.executable).with_name("meltano")), *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+    )

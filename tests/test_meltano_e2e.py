@@ -23,7 +23,7 @@ import pytest
 import requests
 from moto.server import ThreadedMotoServer
 
-from tests.helpers import listed_ids
+from tests.helpers import listed_ids, meltano_env, run_meltano
 
 if t.TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -63,44 +63,29 @@ def meltano_sys(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _env(sys_dir: Path, server: SandboxServer, s3_url: str, **extra: str) -> dict[str, str]:
-    return {
-        **{
-            k: v
-            for k, v in os.environ.items()
-            if not k.startswith(("TAP_ASOS", "TARGET_S3", "MELTANO_"))
-        },
-        "MELTANO_SYS_DIR_ROOT": str(sys_dir),
-        "MELTANO_SEND_ANONYMOUS_USAGE_STATS": "false",
-        "MELTANO_CLI_DISABLE_VERSION_CHECK": "true",
-        "MELTANO_ENVIRONMENT": "dev",
-        "TAP_ASOS_API_URL": server.url,
-        "TAP_ASOS_API_KEY": server.api_key,
-        "TARGET_S3_BUCKET": BUCKET,
-        "TARGET_S3_ENDPOINT_URL": s3_url,
-        "AWS_ACCESS_KEY_ID": "e2e",
-        "AWS_SECRET_ACCESS_KEY": "e2e-secret",
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "MELTANO_STATE_BACKEND_URI": f"s3://{BUCKET}/meltano-state",
-        "MELTANO_STATE_BACKEND_S3_ENDPOINT_URL": s3_url,
-        "MELTANO_STATE_BACKEND_S3_AWS_ACCESS_KEY_ID": "e2e",
-        "MELTANO_STATE_BACKEND_S3_AWS_SECRET_ACCESS_KEY": "e2e-secret",
+    return meltano_env(
+        sys_dir,
+        MELTANO_ENVIRONMENT="dev",
+        TAP_ASOS_API_URL=server.url,
+        TAP_ASOS_API_KEY=server.api_key,
+        TARGET_S3_BUCKET=BUCKET,
+        TARGET_S3_ENDPOINT_URL=s3_url,
+        AWS_ACCESS_KEY_ID="e2e",
+        AWS_SECRET_ACCESS_KEY="e2e-secret",
+        AWS_DEFAULT_REGION="us-east-1",
+        MELTANO_STATE_BACKEND_URI=f"s3://{BUCKET}/meltano-state",
+        MELTANO_STATE_BACKEND_S3_ENDPOINT_URL=s3_url,
+        MELTANO_STATE_BACKEND_S3_AWS_ACCESS_KEY_ID="e2e",
+        MELTANO_STATE_BACKEND_S3_AWS_SECRET_ACCESS_KEY="e2e-secret",
         **extra,
-    }
+    )
 
 
 MELTANO = Path(sys.executable).with_name("meltano")
 
 
 def _meltano(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [str(MELTANO), *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
+    return run_meltano(*args, env=env)
 
 
 def _objects(s3_url: str, prefix: str) -> dict[str, list[dict[str, t.Any]]]:

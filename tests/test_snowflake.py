@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import listed_ids, tap_config
+from tests.helpers import listed_ids, meltano_env, run_meltano, tap_config
 
 if t.TYPE_CHECKING:
     from collections.abc import Callable
@@ -174,40 +174,22 @@ def test_meltano_prod_run_loads_snowflake_on_fakesnow(
     server = make_sandbox(products=300)
     secret = "fake-snowflake-password-9e1f"
     (tmp_path / "fakesnow").mkdir()
-    env = {
-        **{
-            k: v
-            for k, v in os.environ.items()
-            if not k.startswith(("TAP_ASOS", "TARGET_", "MELTANO_"))
-        },
-        "MELTANO_SYS_DIR_ROOT": str(tmp_path / "meltano-sys"),
-        "MELTANO_SEND_ANONYMOUS_USAGE_STATS": "false",
-        "MELTANO_CLI_DISABLE_VERSION_CHECK": "true",
-        "TAP_ASOS_API_URL": server.url,
-        "TAP_ASOS_API_KEY": server.api_key,
-        "TAP_ASOS_STORES": '["US"]',
-        "TAP_ASOS_CATEGORY_IDS": "[8799, 4208]",
-        "TAP_ASOS_MAX_PRODUCTS_PER_PARTITION": "30",
-        "TAP_ASOS_REQUESTS_PER_SECOND": "0",
-        "TARGET_SNOWFLAKE_ACCOUNT": "acct",
-        "TARGET_SNOWFLAKE_USER": "loader",
-        "TARGET_SNOWFLAKE_PASSWORD": secret,
-        "FAKESNOW_DB_PATH": str(tmp_path / "fakesnow"),
-    }
-    meltano = [str(Path(sys.executable).with_name("meltano")), "--environment=prod"]
+    env = meltano_env(
+        tmp_path / "meltano-sys",
+        MELTANO_ENVIRONMENT="prod",
+        TAP_ASOS_API_URL=server.url,
+        TAP_ASOS_API_KEY=server.api_key,
+        TAP_ASOS_STORES='["US"]',
+        TAP_ASOS_CATEGORY_IDS="[8799, 4208]",
+        TAP_ASOS_MAX_PRODUCTS_PER_PARTITION="30",
+        TAP_ASOS_REQUESTS_PER_SECOND="0",
+        TARGET_SNOWFLAKE_ACCOUNT="acct",
+        TARGET_SNOWFLAKE_USER="loader",
+        TARGET_SNOWFLAKE_PASSWORD=secret,
+        FAKESNOW_DB_PATH=str(tmp_path / "fakesnow"),
+    )
 
-    def run(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [*meltano, *args],
-            cwd=ROOT,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=900,
-            check=False,
-        )
-
-    installed = run("install", "--plugin-type", "loader", "target-snowflake")
+    installed = run_meltano("install", "--plugin-type", "loader", "target-snowflake", env=env)
     assert installed.returncode == 0, installed.stderr[-3000:]
     # The test-only shim goes into Meltano's own plugin venv: fakesnow, the shim module,
     # and a .pth that activates it at start when FAKESNOW_DB_PATH is set.
@@ -234,7 +216,7 @@ def test_meltano_prod_run_loads_snowflake_on_fakesnow(
     shutil.copy(HERE / "fakesnow_target.py", site / "fakesnow_target.py")
     (site / "fakesnow_target.pth").write_text(BOOT)
 
-    loaded = run("run", "--install", "tap-asos", "target-snowflake")
+    loaded = run_meltano("run", "--install", "tap-asos", "target-snowflake", env=env)
     assert loaded.returncode == 0, loaded.stderr[-3000:]
     assert secret not in loaded.stdout + loaded.stderr
     assert server.api_key not in loaded.stdout + loaded.stderr
