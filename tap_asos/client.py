@@ -198,6 +198,10 @@ class AsosStream(RESTStream[t.Any]):
     def check_payload(self, response: requests.Response, payload: t.Any) -> None:  # noqa: ANN401
         """Hook for streams to reject a well-formed but unusable body (retriable)."""
 
+    def error_hint(self, response: requests.Response) -> str:  # noqa: ARG002
+        """Hook for streams to add advice to an API error message ("" for none)."""
+        return ""
+
     @staticmethod
     def _path_of(response: requests.Response) -> str:
         return urlparse(response.url).path or "?"
@@ -223,6 +227,8 @@ class AsosStream(RESTStream[t.Any]):
             )
         elif response.status_code == HTTPStatus.TOO_MANY_REQUESTS:
             hint = " Lower requests_per_second or raise the RapidAPI plan's quota."
+        else:
+            hint = self.error_hint(response)
         return (
             f"{response.status_code} {response.reason} for {self._path_of(response)}: "
             f"{message}.{hint}"

@@ -173,8 +173,7 @@ class Products(AsosStream):
                 "no 'products' list. The API's response shape may have changed."
             )
             raise AsosAPIError(msg)
-        query = parse_qs(urlparse(response.url).query)
-        offset = int((query.get("offset") or ["0"])[0])
+        offset = self._offset_of(response)
         item_count = int(payload.get("itemCount") or 0)
         if not payload["products"] and offset < item_count:
             # An empty page before the end of the listing is an upstream glitch;
@@ -185,6 +184,21 @@ class Products(AsosStream):
                 f"max_listing_offset to {offset} or less."
             )
             raise RetriableAPIError(msg, response)
+
+    @override
+    def error_hint(self, response: requests.Response) -> str:
+        offset = self._offset_of(response)
+        if offset and response.status_code < HTTPStatus.INTERNAL_SERVER_ERROR:
+            return (
+                " If the API refuses offsets this deep, set max_listing_offset to "
+                f"{offset} or less."
+            )
+        return ""
+
+    @staticmethod
+    def _offset_of(response: requests.Response) -> int:
+        query = parse_qs(urlparse(response.url).query)
+        return int((query.get("offset") or ["0"])[0])
 
     @override
     def parse_response(self, response: requests.Response) -> Iterable[dict[str, t.Any]]:

@@ -230,3 +230,16 @@ def test_batch_messages_carry_the_same_records_as_record_messages(
             )
 
         assert strip(got[stream]) == strip(records), stream
+
+
+def test_a_refused_deep_offset_exits_2_naming_the_setting(
+    make_sandbox: Callable[..., SandboxServer], tmp_path: Path
+) -> None:
+    server = make_sandbox(products=600)
+    # The first page is served; the next one (offset 24) is refused as upstream might.
+    server.set_faults({"rules": [{"kind": "400", "path": "/products/v2/list", "after": 1}]})
+    config = tap_config(server.url, server.api_key, category_ids=[8799], page_size=24)
+    result = _run(config, tmp_path)
+    assert result.returncode == 2
+    assert "400 Bad Request for /products/v2/list" in result.stderr
+    assert "set max_listing_offset to 24 or less" in result.stderr

@@ -24,6 +24,7 @@ UNLIMITED_QUOTA = 500_000
 QUOTA_RESET_SECONDS = 2_592_000  # a 30-day plan period; constant, no wall clock
 FAULT_KINDS = frozenset(
     {
+        "400",
         "429",
         "500",
         "502",
