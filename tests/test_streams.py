@@ -1,15 +1,11 @@
-"""Stream semantics against a real sandbox: snapshots, incremental state, children."""
+"""Child streams against a real sandbox: details and stock/prices follow products."""
 
 from __future__ import annotations
 
-import time
 import typing as t
 from collections import Counter
 
-import pytest
-from singer_sdk.exceptions import RetriableAPIError
-
-from tests.helpers import catalog_for, listed_ids, run_tap, tap_config
+from tests.helpers import catalog_for, run_tap, tap_config
 
 if t.TYPE_CHECKING:
     from collections.abc import Callable
@@ -17,73 +13,6 @@ if t.TYPE_CHECKING:
     from tap_asos.sandbox import SandboxServer
 
 ALL = ("countries", "categories", "products", "product_details", "stock_prices")
-
-
-def _partitions(result_states: list[dict[str, t.Any]]) -> list[dict[str, t.Any]]:
-    return result_states[-1]["bookmarks"]["products"]["partitions"]
-
-
-def _truth(server: SandboxServer, category_ids: list[int]) -> set[tuple[int, int]]:
-    return {
-        (cid, pid)
-        for cid in category_ids
-        for pid in listed_ids(server.url, server.api_key, "US", cid)
-    }
-
-
-def _leaf_categories(config: dict[str, t.Any]) -> list[int]:
-    result = run_tap(config, catalog=catalog_for(config, select=["categories"]))
-    return sorted(
-        {
-            r["categoryId"]
-            for r in result.records["categories"]
-            if r["isLeaf"] and r["section"] == "navigation" and r["categoryId"] is not None
-        }
-    )
-
-
-def test_full_table_snapshot_has_every_listed_product_once(sandbox: SandboxServer) -> None:
-    config = tap_config(sandbox.url, sandbox.api_key)
-    result = run_tap(
-        config, catalog=catalog_for(config, select=["products"], products_method="FULL_TABLE")
-    )
-    products = result.records["products"]
-    keys = Counter((r["categoryId"], r["id"]) for r in products)
-    assert keys, "no products emitted"
-    assert max(keys.values()) == 1, "a product was emitted twice for one category"
-    assert set(keys) == _truth(sandbox, _leaf_categories(config))
-    snapshot_times = {r["snapshotAt"] for r in products}
-    assert len(snapshot_times) == 1
-
-
-def test_incremental_second_run_reads_only_new_arrivals(
-    make_sandbox: Callable[..., SandboxServer],
-) -> None:
-    server = make_sandbox(products=4000)  # ~5 pages per category
-    config = tap_config(server.url, server.api_key)
-    catalog = catalog_for(config, select=["products"])
-    first = run_tap(config, catalog=catalog)
-    first_ids = {r["id"] for r in first.records["products"]}
-    requests_first = server.stats()["by_path"].get("/products/v2/list", 0)
-
-    server.advance(1)
-    second = run_tap(config, catalog=catalog, state=first.final_state)
-    requests_second = server.stats()["by_path"]["/products/v2/list"] - requests_first
-
-    categories = sorted({r["categoryId"] for r in first.records["products"]})
-    now = _truth(server, categories)
-    new = {key for key in now if key[1] not in first_ids}
-    emitted = {(r["categoryId"], r["id"]) for r in second.records.get("products", [])}
-    assert new, "the sandbox added no products in the categories read"
-    assert emitted == new
-    # One page per category finds the few new arrivals; the first run paged everything.
-    assert requests_second <= len(categories) + len(new) // 48 + 1
-    assert requests_second * 3 < requests_first
-    bookmarks = {
-        p["context"]["categoryId"]: p["replication_key_value"] for p in _partitions(second.states)
-    }
-    for cid, pid in now:
-        assert bookmarks[cid] >= pid
 
 
 def test_children_follow_the_products_emitted(sandbox: SandboxServer) -> None:
@@ -110,115 +39,3 @@ def test_stock_prices_are_batched(make_sandbox: Callable[..., SandboxServer]) ->
     categories = len({r["categoryId"] for r in result.records["products"]})
     assert calls <= distinct // 50 + categories
     assert calls * 10 < distinct
-
-
-def test_budget_stops_cleanly_and_the_next_run_resumes(
-    make_sandbox: Callable[..., SandboxServer],
-) -> None:
-    server = make_sandbox()
-    config = tap_config(server.url, server.api_key)
-    catalog = catalog_for(config, select=["products"])
-    full = {
-        (r["categoryId"], r["id"]) for r in run_tap(config, catalog=catalog).records["products"]
-    }
-
-    budget = {**config, "max_requests": 12}
-    seen: set[tuple[int, int]] = set()
-    state: dict[str, t.Any] | None = None
-    for _ in range(30):
-        result = run_tap(budget, catalog=catalog, state=state)
-        seen |= {(r["categoryId"], r["id"]) for r in result.records.get("products", [])}
-        state = result.final_state
-        if seen == full:
-            break
-    assert seen == full
-
-
-def test_full_table_budget_resumes_the_same_snapshot(
-    make_sandbox: Callable[..., SandboxServer],
-) -> None:
-    server = make_sandbox()
-    config = tap_config(server.url, server.api_key, max_requests=10)
-    catalog = catalog_for(config, select=["products"], products_method="FULL_TABLE")
-    first = run_tap(config, catalog=catalog)
-    second = run_tap(config, catalog=catalog, state=first.final_state)
-    first_times = {r["snapshotAt"] for r in first.records["products"]}
-    second_times = {r["snapshotAt"] for r in second.records["products"]}
-    assert first_times == second_times
-    done_first = {
-        (p["context"]["categoryId"]) for p in _partitions(first.states) if p.get("snapshot_at")
-    }
-    emitted_second = {r["categoryId"] for r in second.records["products"]}
-    assert done_first
-    assert not done_first & emitted_second, "a finished partition was read again"
-
-    # Finish the snapshot, then the next run takes a new one, of every partition.
-    state = second.final_state
-    for _ in range(20):
-        if "snapshot_in_progress" not in state["bookmarks"]["products"]:
-            break
-        state = run_tap(config, catalog=catalog, state=state).final_state
-    assert "snapshot_in_progress" not in state["bookmarks"]["products"], "snapshot never closed"
-    time.sleep(1.1)  # snapshotAt has a resolution of one second
-    unlimited = {**config, "max_requests": 0}
-    fresh = run_tap(unlimited, catalog=catalog, state=state)
-    assert {r["snapshotAt"] for r in fresh.records["products"]} != first_times
-    assert {r["categoryId"] for r in fresh.records["products"]} >= done_first | emitted_second
-
-
-def test_deselected_properties_are_not_emitted(sandbox: SandboxServer) -> None:
-    config = tap_config(sandbox.url, sandbox.api_key, category_ids=[8799])
-    catalog = catalog_for(config, select=["products"])
-    entry = next(e for e in catalog["streams"] if e["tap_stream_id"] == "products")
-    for meta in entry["metadata"]:
-        if meta["breadcrumb"] in (["properties", "name"], ["properties", "price"]):
-            meta["metadata"]["selected"] = False
-    products = run_tap(config, catalog=catalog).records["products"]
-    assert products
-    assert all("name" not in p and "price" not in p for p in products)
-    assert all("brandName" in p for p in products)
-
-
-def test_a_listing_deeper_than_the_api_serves_is_read_by_facet_slices(
-    make_sandbox: Callable[..., SandboxServer],
-) -> None:
-    capped = make_sandbox(max_offset=40)
-    twin = make_sandbox(max_offset=0)  # same seed and day: the same catalog, uncapped
-    categories = [8799, 4208]
-    config = tap_config(
-        capped.url, capped.api_key, category_ids=categories, max_listing_offset=40, page_size=16
-    )
-    full = run_tap(
-        config, catalog=catalog_for(config, select=["products"], products_method="FULL_TABLE")
-    )
-    keys = Counter((r["categoryId"], r["id"]) for r in full.records["products"])
-    assert max(keys.values()) == 1
-    assert set(keys) == _truth(twin, categories)
-    assert all(len(listed_ids(twin.url, twin.api_key, "US", c)) > 40 for c in categories)
-    positions = [r["position"] for r in full.records["products"]]
-    assert {p for p in positions if p is not None} == set(range(40))  # the unsplit part
-    assert None in positions  # and the rest through brand slices
-
-    catalog = catalog_for(config, select=["products"])
-    first = run_tap(config, catalog=catalog)
-    assert {(r["categoryId"], r["id"]) for r in first.records["products"]} == set(keys)
-    for server in (capped, twin):
-        server.advance(1)
-    before = capped.stats()["by_path"]["/products/v2/list"]
-    second = run_tap(config, catalog=catalog, state=first.final_state)
-    new = _truth(twin, categories) - set(keys)
-    assert new
-    assert {(r["categoryId"], r["id"]) for r in second.records["products"]} == new
-    # The bookmark is met on the first page: no split, one request per category.
-    assert capped.stats()["by_path"]["/products/v2/list"] - before == len(categories)
-
-
-def test_an_api_shallower_than_max_listing_offset_fails_with_advice(
-    make_sandbox: Callable[..., SandboxServer],
-) -> None:
-    server = make_sandbox(max_offset=40)
-    config = tap_config(
-        server.url, server.api_key, category_ids=[8799], max_listing_offset=0, max_retries=1
-    )
-    with pytest.raises(RetriableAPIError, match="set max_listing_offset to 40 or less"):
-        run_tap(config, catalog=catalog_for(config, select=["products"]))
