@@ -220,7 +220,11 @@ class Products(AsosStream):
             return
 
     def _read_listing(
-        self, context: dict[str, t.Any], read: frozenset[int], depth: int = 0
+        self,
+        context: dict[str, t.Any],
+        read: frozenset[int],
+        depth: int = 0,
+        parent_total: int | None = None,
     ) -> Iterator[dict[str, t.Any]]:
         """A listing paged to ``max_listing_offset``; what lies deeper, by facet slices.
 
@@ -233,6 +237,10 @@ class Products(AsosStream):
         paginator = self.get_new_paginator()
         fresh: set[int] = set()
         for position, record in enumerate(self._pages(context, paginator)):
+            if position == 0 and parent_total is not None and paginator.first_payload:
+                listed = int(paginator.first_payload.get("itemCount") or 0)
+                if listed >= parent_total:  # a slice as long as its parent: filter ignored
+                    raise _FilterIgnoredError(listed)
             product_id = int(record["id"])
             if product_id in read:
                 continue
@@ -240,39 +248,51 @@ class Products(AsosStream):
                 fresh.add(product_id)
             record["position"] = None if depth else position
             yield record
-        if not paginator.capped or paginator.first_payload is None:
+        if paginator.capped and paginator.first_payload is not None:
+            yield from self._read_slices(context, paginator.first_payload, read | fresh, depth)
+
+    def _read_slices(
+        self, context: dict[str, t.Any], first: dict[str, t.Any], read: frozenset[int], depth: int
+    ) -> Iterator[dict[str, t.Any]]:
+        """The rest of a capped listing (``first`` is its first page), one facet value at a time."""
+        total = int(first.get("itemCount") or 0)
+        facet = SLICE_FACETS[depth] if depth < len(SLICE_FACETS) else ""
+        # A value as long as the whole listing would not narrow it: no use reading it.
+        values = [(v, n) for v, n in facet_values(first, facet) if n < total] if facet else []
+        if facet and not values:
+            # No value of this facet narrows the listing (one brand, say): try the next.
+            yield from self._read_slices(context, first, read, depth + 1)
             return
-        total = int(paginator.first_payload.get("itemCount") or 0)
-        values = (
-            facet_values(paginator.first_payload, SLICE_FACETS[depth])
-            if depth < len(SLICE_FACETS)
-            else []
-        )
-        left_out = total - sum(count for _value, count in values)
+        beyond = total - (self._max_offset or 0)  # what the capped listing did not reach
+        # Products in no facet value (some may be among those read above the cap).
+        left_out = total - sum(count for _value, count in values) if values else beyond
+        if values:
+            self.run_state.count(self.name, "split_listings")
+            self.log(
+                "%s lists %d products, deeper than max_listing_offset=%s: reading it by %s (%d)",
+                context,
+                total,
+                self._max_offset,
+                facet,
+                len(values),
+            )
+            try:
+                for value, _count in values:
+                    yield from self._read_listing({**context, facet: value}, read, depth + 1, total)
+            except _FilterIgnoredError:
+                # Every slice would re-read the same listing: stop, and say what is missing.
+                self.logger.warning("The API ignored the %s filter of %s", facet, context)
+                left_out = beyond
         if left_out > 0:
             self.run_state.count(self.name, "unreachable_products", left_out)
             self.logger.warning(
-                "%d of %d products of %s lie deeper than max_listing_offset=%s and "
+                "About %d of %d products of %s lie deeper than max_listing_offset=%s and "
                 "outside every facet slice: they are not extracted",
                 left_out,
                 total,
                 context,
                 self._max_offset,
             )
-        if not values:
-            return
-        self.run_state.count(self.name, "split_listings")
-        self.log(
-            "%s lists %d products, deeper than max_listing_offset=%s: reading it by %s (%d)",
-            context,
-            total,
-            self._max_offset,
-            SLICE_FACETS[depth],
-            len(values),
-        )
-        read |= fresh
-        for value, _count in values:
-            yield from self._read_listing({**context, SLICE_FACETS[depth]: value}, read, depth + 1)
 
     @override
     def request_records(self, context: Context | None) -> Iterable[dict[str, t.Any]]:
@@ -326,3 +346,11 @@ class Products(AsosStream):
             yield {"store": store, "productIds": tuple(self._child_batch)}
             self._child_batch = []
         self._flush_children = False
+
+
+class _FilterIgnoredError(Exception):
+    """A facet slice listed more products than its facet count: the filter had no effect."""
+
+    def __init__(self, listed: int) -> None:
+        super().__init__(listed)
+        self.listed = listed

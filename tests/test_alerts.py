@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from tap_asos.alerts import alert_reasons
-from tests.helpers import tap_config
+from tests.helpers import api_get, tap_config
 
 if t.TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -149,3 +149,41 @@ def test_reasons() -> None:
     unreachable = {"records": 5, "streams": {"products": {"unreachable_products": 7}}}
     (reason,) = alert_reasons(unreachable, failed=None, quota_threshold=0)
     assert reason.startswith("7 products lie deeper than max_listing_offset")
+
+
+def test_products_an_ignored_facet_filter_leaves_out_are_counted_and_alerted(
+    make_sandbox: Callable[..., SandboxServer],
+    tmp_path: Path,
+    receiver: Receiver,
+) -> None:
+    server = make_sandbox(max_offset=40)
+    # The API answers the brand slices with the whole listing, as if it ignored the filter.
+    server.set_faults({"rules": [{"kind": "ignore_filters", "path": "/products/v2/list"}]})
+    config = tap_config(
+        server.url,
+        server.api_key,
+        category_ids=[8799],
+        max_listing_offset=40,
+        page_size=16,
+        alert_webhook_url=receiver.url,
+    )
+    total = api_get(
+        server.url, server.api_key, "/products/v2/list", store="US", categoryId=8799, limit=1
+    )["itemCount"]
+    assert total > 40
+    before = server.stats()["by_path"]["/products/v2/list"]
+    result = _run(config, tmp_path)
+    assert result.returncode == 0, result.stderr[-2000:]
+    products = [
+        json.loads(line)["record"]
+        for line in result.stdout.splitlines()
+        if '"type":"RECORD"' in line.replace(" ", "") and '"stream":"products"' in line
+    ]
+    assert len(products) == len({p["id"] for p in products}) == 40
+    # 3 pages to the cap, then one slice page shows the filter had no effect (and the
+    # page prefetched meanwhile): 5 requests, where slicing on would make dozens.
+    assert server.stats()["by_path"]["/products/v2/list"] - before == 5
+    figures = _summary(result.stderr)["streams"]["products"]
+    assert figures["unreachable_products"] == total - 40
+    (alert,) = receiver.bodies
+    assert f"{total - 40} products lie deeper than max_listing_offset" in alert["text"]

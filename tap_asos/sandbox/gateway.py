@@ -34,6 +34,7 @@ FAULT_KINDS = frozenset(
         "malformed",
         "truncated",
         "empty_page",
+        "ignore_filters",
         "latency",
         "drift",
     }

@@ -370,3 +370,12 @@ def auto_complete(catalog: Catalog, q: str) -> Json:
             {"indexName": "Departments", "indexTitle": "Departments", "suggestions": suggestions}
         ]
     }
+
+
+def drift(payload: Json) -> None:
+    """Schema drift: a field the API starts sending, one nested, and one it drops."""
+    for product in payload.get("products", []):
+        product["sustainabilityScore"] = 7
+        product["price"]["lowestPriceInLast30Days"] = {"value": None, "text": ""}
+        product["price"]["unitPrice"] = {"value": 1.0, "text": "1.00"}
+        product.pop("colour", None)

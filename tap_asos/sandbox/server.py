@@ -137,8 +137,14 @@ class Sandbox:
             raise BadRequestError(f"Unknown country '{country}'")
         return reference.categories()
 
-    def listing(self, params: Params, query: str, *, empty: bool = False) -> Json:
-        """/products/v2/list: one page of a category or search listing."""
+    def listing(
+        self, params: Params, query: str, *, empty: bool = False, filters: bool = True
+    ) -> Json:
+        """/products/v2/list: one page of a category or search listing.
+
+        ``filters=False`` ignores the facet filters, as an API would whose parameter
+        names differ from the ones sent (fault ``ignore_filters``).
+        """
         store = params.store()
         cur = params.currency(store)
         params.size_schema(store)
@@ -156,7 +162,7 @@ class Sandbox:
             raise BadRequestError("Either 'categoryId' or 'q' is required")
         if category_id and category_id not in LEAF_BY_ID:
             raise BadRequestError(f"Unknown categoryId {category_id}")
-        colours = frozenset(c - 1 for c in params.ints("base_colour"))
+        colours = frozenset(c - 1 for c in params.ints("base_colour")) if filters else frozenset()
         args = (
             store,
             category_id,
@@ -164,7 +170,7 @@ class Sandbox:
             q,
             range_ == "sale",
             range_ == "new_season",
-            params.ints("brand"),
+            params.ints("brand") if filters else frozenset(),
             colours,
         )
         ks = self.catalog.listing(*args)
@@ -356,8 +362,11 @@ class _Handler(BaseHTTPRequestHandler):
         if fault is not None and fault.kind.isdigit():
             return self._fault_status(fault, headers)
         try:
-            if fault is not None and fault.kind == "empty_page" and path == "/products/v2/list":
-                payload = sandbox.listing(params, query, empty=True)
+            kind = fault.kind if fault is not None else ""
+            if kind in {"empty_page", "ignore_filters"} and path == "/products/v2/list":
+                payload = sandbox.listing(
+                    params, query, empty=kind == "empty_page", filters=kind != "ignore_filters"
+                )
             else:
                 payload = route(params, query)
         except BadRequestError as exc:
@@ -368,7 +377,7 @@ class _Handler(BaseHTTPRequestHandler):
                 "application/json",
             )
         if fault is not None and fault.kind == "drift" and isinstance(payload, dict):
-            _drift(payload)
+            payloads.drift(payload)
         data = _ENCODE(payload)
         if fault is not None and fault.kind == "malformed":
             data = b"<html><body><h1>502 Bad Gateway</h1></body></html>"
@@ -396,15 +405,6 @@ class _Handler(BaseHTTPRequestHandler):
                 "application/json",
             )
         return status, _ENCODE({"message": HTTPStatus(status).phrase}), headers, "application/json"
-
-
-def _drift(payload: dict[str, t.Any]) -> None:
-    """Schema drift: a field the API starts sending, one nested, and one it drops."""
-    for product in payload.get("products", []):
-        product["sustainabilityScore"] = 7
-        product["price"]["lowestPriceInLast30Days"] = {"value": None, "text": ""}
-        product["price"]["unitPrice"] = {"value": 1.0, "text": "1.00"}
-        product.pop("colour", None)
 
 
 class _HTTPServer(ThreadingHTTPServer):
