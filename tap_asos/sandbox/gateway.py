@@ -8,6 +8,7 @@ import time
 import typing as t
 from collections import Counter, deque
 from dataclasses import dataclass, field
+from http import HTTPStatus
 
 if t.TYPE_CHECKING:
     from tap_asos.sandbox.config import SandboxConfig
@@ -52,7 +53,7 @@ class Denial:
 
 @dataclass
 class FaultRule:
-    """One fault-injection rule (see docs/sandbox.md for the JSON spec)."""
+    """One fault-injection rule (the JSON spec is in the README's sandbox section)."""
 
     kind: str
     path: str = ""
@@ -83,6 +84,14 @@ class FaultRule:
             seconds=float(spec.get("seconds", 30.0)),
             retry_after=None if spec.get("retry_after") is None else float(spec["retry_after"]),
         )
+
+    def denial(self) -> Denial:
+        """The answer of a status fault (kind "400", "429", "500", ...)."""
+        status = int(self.kind)
+        if status == HTTPStatus.TOO_MANY_REQUESTS:
+            headers = {} if self.retry_after is None else {"Retry-After": f"{self.retry_after:g}"}
+            return Denial(429, PER_SECOND, headers)
+        return Denial(status, HTTPStatus(status).phrase)
 
 
 class Gateway:

@@ -24,7 +24,7 @@ from tap_asos.sandbox.config import (
     Currency,
     SandboxConfig,
 )
-from tap_asos.sandbox.gateway import Denial, FaultRule, Gateway
+from tap_asos.sandbox.gateway import Gateway
 
 Json = t.Any
 MAX_STOCK_IDS = 50
@@ -348,6 +348,14 @@ class _Handler(BaseHTTPRequestHandler):
     ) -> tuple[int, bytes, dict[str, str], str]:
         denial = sandbox.gateway.admit(dict(self.headers.items()))
         headers = sandbox.gateway.quota_headers()
+        fault = None
+        if denial is None:
+            sandbox.sleep_latency()
+            fault = sandbox.gateway.pick_fault(path)
+            if fault is not None and fault.kind in {"timeout", "latency"}:
+                time.sleep(fault.seconds)
+            if fault is not None and fault.kind.isdigit():
+                denial = fault.denial()
         if denial is not None:
             return (
                 denial.status,
@@ -355,12 +363,6 @@ class _Handler(BaseHTTPRequestHandler):
                 {**headers, **denial.headers},
                 "application/json",
             )
-        sandbox.sleep_latency()
-        fault = sandbox.gateway.pick_fault(path)
-        if fault is not None and fault.kind in {"timeout", "latency"}:
-            time.sleep(fault.seconds)
-        if fault is not None and fault.kind.isdigit():
-            return self._fault_status(fault, headers)
         try:
             kind = fault.kind if fault is not None else ""
             if kind in {"empty_page", "ignore_filters"} and path == "/products/v2/list":
@@ -384,27 +386,6 @@ class _Handler(BaseHTTPRequestHandler):
         elif fault is not None and fault.kind == "truncated":
             data = data[: len(data) // 2]
         return 200, data, headers, "application/json"
-
-    @staticmethod
-    def _fault_status(
-        fault: FaultRule, headers: dict[str, str]
-    ) -> tuple[int, bytes, dict[str, str], str]:
-        status = int(fault.kind)
-        if status == HTTPStatus.TOO_MANY_REQUESTS:
-            denial = Denial(
-                429,
-                "You have exceeded the rate limit per second for your plan, "
-                "BASIC, by the API provider",
-            )
-            if fault.retry_after is not None:
-                denial.headers["Retry-After"] = f"{fault.retry_after:g}"
-            return (
-                429,
-                _ENCODE({"message": denial.message}),
-                {**headers, **denial.headers},
-                "application/json",
-            )
-        return status, _ENCODE({"message": HTTPStatus(status).phrase}), headers, "application/json"
 
 
 class _HTTPServer(ThreadingHTTPServer):
