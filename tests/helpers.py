@@ -167,3 +167,29 @@ def run_meltano(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[
         timeout=900,
         check=False,
     )
+
+
+def side_venv(venv: Path, *packages: str) -> Path:
+    """A virtualenv of its own for a tool the tests drive (built once); its python.
+
+    A stamp names the packages, so a venv whose install failed or whose pins changed is
+    completed rather than trusted.
+    """
+    python = venv / "bin" / "python"
+    stamp = venv / (".installed-" + "-".join(sorted(packages)).replace("/", "_")[:200])
+    if not stamp.exists():
+        uv = Path(sys.executable).with_name("uv")
+        if not python.exists():
+            subprocess.run(
+                [str(uv), "venv", "--python", sys.executable, str(venv)],
+                check=True,
+                capture_output=True,
+            )
+        subprocess.run(
+            [str(uv), "pip", "install", "--python", str(python), *packages],
+            check=True,
+            capture_output=True,
+            timeout=900,
+        )
+        stamp.touch()
+    return python

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers import side_venv
+
 ROOT = Path(__file__).resolve().parents[1]
 DAGS = ROOT / "orchestrate" / "airflow" / "dags"
 AIRFLOW_VENV = ROOT / ".venv-airflow"
@@ -34,21 +36,7 @@ print(json.dumps(out))
 
 
 def _airflow_python() -> Path:
-    python = AIRFLOW_VENV / "bin" / "python"
-    if not python.exists():
-        uv = Path(sys.executable).with_name("uv")
-        subprocess.run(
-            [str(uv), "venv", "--python", sys.executable, str(AIRFLOW_VENV)],
-            check=True,
-            capture_output=True,
-        )
-        subprocess.run(
-            [str(uv), "pip", "install", "--python", str(python), AIRFLOW],
-            check=True,
-            capture_output=True,
-            timeout=900,
-        )
-    return python
+    return side_venv(AIRFLOW_VENV, AIRFLOW)
 
 
 def test_dag_loads_with_one_task_per_store(tmp_path: Path) -> None:

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import listed_ids, meltano_env, run_meltano, tap_config
+from tests.helpers import listed_ids, meltano_env, run_meltano, side_venv, tap_config
 
 if t.TYPE_CHECKING:
     from collections.abc import Callable
@@ -33,21 +33,7 @@ TABLES = ["COUNTRIES", "CATEGORIES", "PRODUCTS", "PRODUCT_DETAILS", "STOCK_PRICE
 
 
 def _python() -> Path:
-    python = VENV / "bin" / "python"
-    if not python.exists():
-        uv = Path(sys.executable).with_name("uv")
-        subprocess.run(
-            [str(uv), "venv", "--python", sys.executable, str(VENV)],
-            check=True,
-            capture_output=True,
-        )
-        subprocess.run(
-            [str(uv), "pip", "install", "--python", str(python), *PACKAGES],
-            check=True,
-            capture_output=True,
-            timeout=900,
-        )
-    return python
+    return side_venv(VENV, *PACKAGES)
 
 
 def test_tap_to_target_snowflake_on_fakesnow(
