@@ -36,6 +36,21 @@ def facet_values(payload: dict[str, t.Any], facet_id: str) -> list[tuple[str, in
     return []
 
 
+def slice_plan(payload: dict[str, t.Any], depth: int) -> tuple[int, str, list[tuple[str, int]]]:
+    """How to split a capped listing (``payload``: its first page) from facet ``depth`` on.
+
+    Returns the depth and id of the first facet with values that narrow the listing, and
+    those values; a value as long as the whole listing (a one-brand category) would only
+    re-read it, so such a facet is passed over.  ``(len(SLICE_FACETS), "", [])``: none.
+    """
+    total = int(payload.get("itemCount") or 0)
+    for level in range(depth, len(SLICE_FACETS)):
+        values = [(v, n) for v, n in facet_values(payload, SLICE_FACETS[level]) if n < total]
+        if values:
+            return level, SLICE_FACETS[level], values
+    return len(SLICE_FACETS), "", []
+
+
 def page_limit(offset: int, page_size: int, max_offset: int | None) -> int:
     """The ``limit`` to ask at ``offset``: a page never reaches past ``max_offset``."""
     if max_offset:

@@ -15,7 +15,7 @@ from typing_extensions import override
 from tap_asos import schemas
 from tap_asos.categories import leaf_category_ids
 from tap_asos.client import AsosAPIError, AsosStream
-from tap_asos.pagination import SLICE_FACETS, ListingPaginator, facet_values, page_limit
+from tap_asos.pagination import SLICE_FACETS, ListingPaginator, page_limit, slice_plan
 from tap_asos.runtime import RequestBudgetExhaustedError
 
 if t.TYPE_CHECKING:
@@ -256,13 +256,7 @@ class Products(AsosStream):
     ) -> Iterator[dict[str, t.Any]]:
         """The rest of a capped listing (``first`` is its first page), one facet value at a time."""
         total = int(first.get("itemCount") or 0)
-        facet = SLICE_FACETS[depth] if depth < len(SLICE_FACETS) else ""
-        # A value as long as the whole listing would not narrow it: no use reading it.
-        values = [(v, n) for v, n in facet_values(first, facet) if n < total] if facet else []
-        if facet and not values:
-            # No value of this facet narrows the listing (one brand, say): try the next.
-            yield from self._read_slices(context, first, read, depth + 1)
-            return
+        depth, facet, values = slice_plan(first, depth)
         beyond = total - (self._max_offset or 0)  # what the capped listing did not reach
         # Products in no facet value (some may be among those read above the cap).
         left_out = total - sum(count for _value, count in values) if values else beyond

@@ -7,7 +7,7 @@ import typing as t
 import pytest
 import requests
 
-from tap_asos.pagination import ListingPaginator, facet_values, page_limit
+from tap_asos.pagination import ListingPaginator, facet_values, page_limit, slice_plan
 
 
 def _page(ids: list[int], item_count: int) -> requests.Response:
@@ -117,3 +117,32 @@ def test_facet_values_of_a_listing_body() -> None:
     assert facet_values(body, "brand") == [("12", 4), ("14", 2)]
     assert facet_values(body, "base_colour") == []
     assert facet_values({}, "brand") == []
+
+
+def _facets(total: int, brands: list[int], colours: list[int]) -> dict[str, t.Any]:
+    return {
+        "itemCount": total,
+        "facets": [
+            {
+                "id": "brand",
+                "facetValues": [{"id": str(i), "count": n} for i, n in enumerate(brands)],
+            },
+            {
+                "id": "base_colour",
+                "facetValues": [{"id": str(i), "count": n} for i, n in enumerate(colours)],
+            },
+        ],
+    }
+
+
+def test_slice_plan_takes_the_first_facet_that_narrows() -> None:
+    assert slice_plan(_facets(10, [6, 4], [5, 5]), 0) == (0, "brand", [("0", 6), ("1", 4)])
+    # Below a brand slice, the colours.
+    assert slice_plan(_facets(6, [6], [3, 3]), 1) == (1, "base_colour", [("0", 3), ("1", 3)])
+
+
+def test_slice_plan_passes_over_a_facet_that_does_not_narrow() -> None:
+    # A one-brand category: slicing by brand would re-read it; colours split it.
+    assert slice_plan(_facets(10, [10], [7, 3]), 0) == (1, "base_colour", [("0", 7), ("1", 3)])
+    assert slice_plan(_facets(10, [10], [10]), 0) == (2, "", [])
+    assert slice_plan({"itemCount": 10}, 0) == (2, "", [])
