@@ -95,13 +95,16 @@ class Products(AsosStream):
 
     @override
     def get_new_paginator(self) -> ListingPaginator:
-        cap = int(self.config.get("max_products_per_partition") or 0)
         return ListingPaginator(
             int(self.config["page_size"]),
             stop_at_id=None if self.full_table else self._bookmark,
-            max_records=cap or None,
+            max_records=self._max_records,
             max_offset=self._max_offset,
         )
+
+    @cached_property
+    def _max_records(self) -> int | None:
+        return int(self.config.get("max_products_per_partition") or 0) or None
 
     @cached_property
     def _max_offset(self) -> int | None:
@@ -213,9 +216,8 @@ class Products(AsosStream):
             yield pending
 
     def _listing(self, context: Context) -> Iterator[dict[str, t.Any]]:
-        cap = int(self.config.get("max_products_per_partition") or 0)
         try:
-            yield from islice(self._read_listing(dict(context), frozenset()), cap or None)
+            yield from islice(self._read_listing(dict(context), frozenset()), self._max_records)
         except RequestBudgetExhaustedError:
             return
 
@@ -239,8 +241,8 @@ class Products(AsosStream):
         for position, record in enumerate(self._pages(context, paginator)):
             if position == 0 and parent_total is not None and paginator.first_payload:
                 listed = int(paginator.first_payload.get("itemCount") or 0)
-                if listed >= parent_total:  # a slice as long as its parent: filter ignored
-                    raise _FilterIgnoredError(listed)
+                if listed >= parent_total:
+                    raise _FilterIgnoredError
             product_id = int(record["id"])
             if product_id in read:
                 continue
@@ -343,8 +345,4 @@ class Products(AsosStream):
 
 
 class _FilterIgnoredError(Exception):
-    """A facet slice listed more products than its facet count: the filter had no effect."""
-
-    def __init__(self, listed: int) -> None:
-        super().__init__(listed)
-        self.listed = listed
+    """A facet slice listed as many products as its parent: the filter had no effect."""
