@@ -6,14 +6,24 @@ from tap_asos.sandbox.catalog import LEAVES, Catalog
 from tap_asos.sandbox.config import SandboxConfig
 
 
-def test_ids_grow_with_arrival_and_map_back_to_their_index() -> None:
-    catalog = Catalog(SandboxConfig(seed=3, products=2000))
+def test_ids_are_given_at_creation_and_map_back_to_their_index() -> None:
+    catalog = Catalog(SandboxConfig(seed=3, products=2000, new_per_day=40, id_spread_days=5))
     ids = [catalog.product_id(k) for k in range(2000)]
-    assert ids == sorted(ids)
     assert len(set(ids)) == 2000
-    assert all(catalog.index_of(i) == k for k, i in enumerate(ids[:500]))
+    assert all(catalog.index_of(i) == k for k, i in enumerate(ids))
     assert catalog.index_of(ids[0] + 1) is None
-    assert catalog.index_of(catalog.product_id(2000)) is None  # not arrived yet
+    assert catalog.index_of(catalog.product_id(2000)) is None  # not gone live yet
+    # A day's arrivals carry ids below the highest of the days before (not monotonic).
+    last_day = ids[-40:]
+    assert catalog.golive_day(1999) == 0
+    assert catalog.golive_day(1960) == 0
+    assert catalog.golive_day(1959) == -1
+    assert sum(i < max(ids[:-40]) for i in last_day) > 20
+    # ...but only so far back: within the spread of five days of arrivals.
+    assert min(last_day) > sorted(ids)[2000 - 40 - 6 * 40]
+    flat = Catalog(SandboxConfig(seed=3, products=2000, id_spread_days=0))
+    flat_ids = [flat.product_id(k) for k in range(2000)]
+    assert flat_ids == sorted(flat_ids)  # spread 0: ids grow with go-live
 
 
 def test_every_product_is_listed_in_one_or_two_categories() -> None:

@@ -141,26 +141,144 @@ def test_deep_offsets_are_capped_and_facets_split_the_listing(
     assert set(sliced) == set(listed_ids(uncapped.url, uncapped.api_key, "US", category_id))
 
 
-def test_freshness_is_newest_first_and_advance_adds_newer_ids(
+def _bands(body: dict[str, t.Any]) -> list[int] | None:
+    facet = next((f for f in body["facets"] if f["id"] == "freshness_band"), None)
+    return None if facet is None else [v["count"] for v in facet["facetValues"]]
+
+
+def _day_blocks(ids: list[int]) -> list[list[int]]:
+    """Split a listing into its ascending runs (a run may hold several days)."""
+    runs: list[list[int]] = [[]]
+    for i in ids:
+        if runs[-1] and i < runs[-1][-1]:
+            runs.append([])
+        runs[-1].append(i)
+    return runs
+
+
+def test_freshness_lists_day_blocks_newest_first_with_ids_given_at_creation(
     make_sandbox: Callable[..., SandboxServer],
 ) -> None:
-    server = make_sandbox(products=800)
+    server = make_sandbox(products=800, freshness_facet_percent=100)
     categories = _leaf_ids(server)
     before = {c: listed_ids(server.url, server.api_key, "US", c) for c in categories}
-    assert all(ids == sorted(ids, reverse=True) for ids in before.values())
     answer = server.advance(2)
     assert answer["new_products"] == 2 * (800 // 50)
-    newest_before = max(max(ids) for ids in before.values() if ids)
-    total_new = 0
+    highest_before = max(max(ids) for ids in before.values() if ids)
+    new_total, below = 0, 0
     for category in categories:
-        after = listed_ids(server.url, server.api_key, "US", category)
-        new = [i for i in after if i not in before[category]]
-        assert all(i > newest_before for i in new)
-        assert after[: len(new)] == new
-        total_new += len(new)
-    assert total_new >= answer["new_products"] * 0.8  # ~8 % are not sold in US
+        body = api_get(
+            server.url,
+            server.api_key,
+            "/products/v2/list",
+            store="US",
+            categoryId=category,
+            limit=200,
+            sort="freshness",
+        )
+        after = [p["id"] for p in body["products"]]
+        bands = _bands(body)
+        assert bands is not None
+        assert bands == sorted(bands)  # cumulative: Yesterday includes Today
+        today, two_days = bands[0], bands[1]
+        # Today's block, then Yesterday's: each ascending, as on real pages.
+        assert after[:today] == sorted(after[:today])
+        assert after[today:two_days] == sorted(after[today:two_days])
+        new = set(after) - set(before[category])
+        new_total += len(new)
+        below += sum(i < highest_before for i in new)
+    assert new_total >= answer["new_products"] * 0.8  # ~8 % are not sold in US
+    # Ids are given at creation: most of the new products carry ids below old ones.
+    assert below > new_total // 2
     health = requests.get(f"{server.url}/_sandbox/health", timeout=5).json()
     assert health == {"status": "ok", "day": 2, "products": 800 + answer["new_products"]}
+
+
+def test_the_freshness_facet_is_on_some_listings_and_filters_by_band(
+    make_sandbox: Callable[..., SandboxServer],
+) -> None:
+    server = make_sandbox(products=2000)
+    server.advance(3)
+    bodies = {
+        c: api_get(server.url, server.api_key, "/products/v2/list", store="US", categoryId=c)
+        for c in _leaf_ids(server)
+    }
+    with_facet = [c for c, b in bodies.items() if _bands(b) is not None]
+    assert 0 < len(with_facet) < len(bodies)  # real pages: on some listings, not all
+    search = api_get(server.url, server.api_key, "/products/v2/list", store="US", q="jeans")
+    assert _bands(search) is None
+    category = with_facet[0]
+    bands = _bands(bodies[category])
+    assert bands is not None
+    for value, count in zip(("1", "2", "3", "4", "5"), bands, strict=True):
+        part = api_get(
+            server.url,
+            server.api_key,
+            "/products/v2/list",
+            store="US",
+            categoryId=category,
+            freshness_band=value,
+            limit=200,
+            sort="freshness",
+        )
+        assert part["itemCount"] == count
+        whole = listed_ids(server.url, server.api_key, "US", category)
+        assert [p["id"] for p in part["products"]] == whole[: min(count, 200)]
+
+
+def test_same_day_arrivals_join_todays_block_in_id_order(
+    make_sandbox: Callable[..., SandboxServer],
+) -> None:
+    server = make_sandbox(products=600, freshness_facet_percent=100, new_per_day=40)
+    category = _leaf_ids(server)[0]
+    first = api_get(
+        server.url,
+        server.api_key,
+        "/products/v2/list",
+        store="US",
+        categoryId=category,
+        sort="freshness",
+        limit=200,
+    )
+    answer = requests.post(f"{server.url}/_sandbox/advance?arrivals=120", timeout=5).json()
+    assert answer["day"] == 0
+    assert answer["new_products"] == 120
+    second = api_get(
+        server.url,
+        server.api_key,
+        "/products/v2/list",
+        store="US",
+        categoryId=category,
+        sort="freshness",
+        limit=200,
+    )
+    today_before, today_after = _bands(first)[0], _bands(second)[0]  # type: ignore[index]
+    assert today_after > today_before
+    ids = [p["id"] for p in second["products"]]
+    assert ids[:today_after] == sorted(ids[:today_after])
+    old_today = [p["id"] for p in first["products"][:today_before]]
+    assert set(old_today) <= set(ids[:today_after])  # the block grew around them
+
+
+def test_restocked_products_leave_for_a_day_and_come_back_on_top(
+    make_sandbox: Callable[..., SandboxServer],
+) -> None:
+    server = make_sandbox(products=2000, restocks_per_day=30, id_spread_days=0)
+    catalog = server.sandbox.catalog
+    server.advance(4)
+    away = [k for k in range(catalog.count) if catalog.is_away(k)]
+    assert away
+    server.advance(1)
+    back = [k for k in away if catalog.listed_day(k) == catalog.day]
+    assert back == away  # every one is back, in today's block
+    k = next(k for k in back if catalog.in_store(k, "US"))
+    category = catalog.categories_of(k)[0]
+    ids = listed_ids(server.url, server.api_key, "US", category)
+    today = sum(1 for i in ids if catalog.listed_day(catalog.index_of(i) or 0) == catalog.day)
+    assert catalog.product_id(k) in ids[:today]
+    # With ids growing with go-live (spread 0), the restocked one breaks the top block's
+    # run of new ids: an old id among today's, as on a real 2023 page.
+    assert catalog.product_id(k) < max(ids[:today])
 
 
 def test_same_seed_same_bytes_other_seed_other_bytes() -> None:

@@ -1,13 +1,22 @@
 """The sandbox's deterministic catalog: products as compact arrays, fields on demand.
 
-Product ``k`` (0-based arrival order) is described by a few integers derived from
-``(seed, k)`` with a SplitMix64-style mix; its JSON is built only when a request asks
-for it.  Day-dependent facts (markdowns, stock) mix in the day.  Nothing reads the
-clock, so the same seed, day and request always give the same bytes.
+Product ``k`` is the k-th product to go live (0-based); it is described by a few
+integers derived from ``(seed, k)`` with a SplitMix64-style mix, and its JSON is built
+only when a request asks for it.  Day-dependent facts (markdowns, stock, restocks) mix
+in the day.  Nothing reads the clock, so the same seed, day and request always give the
+same bytes.
+
+How ids and go-live days relate follows the real API (see the README's sandbox
+section and ``../shared/asos-api``): an id is given when a product is *created*, some
+time before it goes live, so the products going live on one day carry ids spread below
+the ids of earlier days' arrivals (``id_spread_days``).  ``sort=freshness`` lists
+go-live days newest first and ids ascending inside a day.  A restocked product leaves
+its listings for a day and comes back in the top block with its old id.
 """
 
 from __future__ import annotations
 
+import bisect
 import threading
 import typing as t
 from collections import Counter
@@ -18,9 +27,20 @@ from tap_asos.sandbox.config import BRANDS, COLOURS, NAVIGATION, STORES, WORDS, 
 
 MASK = (1 << 64) - 1
 BASE_ID = 200_000_000
-ID_STRIDE = 37  # ids grow with arrival; the jitter below stays under the stride
+ID_STEP = 7  # ids are not consecutive: a random gap below this between two creations
 SECOND_CATEGORY_PERCENT = 20
 NOT_IN_STORE_PERCENT = 8
+# Products restocked on a day went live at least this many days before it.
+RESTOCK_MIN_AGE_DAYS = 3
+# The ``freshness_band`` facet's values: value id -> (name, days covered, today included).
+FRESHNESS_BANDS = (
+    ("1", "Today", 1),
+    ("2", "Yesterday", 2),
+    ("3", "Last 7 Days", 7),
+    ("4", "Last 14 Days", 14),
+    ("5", "Last 28 Days", 28),
+)
+BAND_DAYS = {value: days for value, _name, days in FRESHNESS_BANDS}
 
 
 def mix(*parts: int) -> int:
@@ -68,6 +88,14 @@ class Product:
     variants: int
 
 
+class FacetCounts(t.NamedTuple):
+    """Facet value counts of one whole listing."""
+
+    brands: tuple[tuple[int, int], ...]  # (brand index, count)
+    colours: tuple[tuple[int, int], ...]  # (colour index, count)
+    bands: tuple[tuple[str, str, int], ...]  # (value id, name, cumulative count)
+
+
 class Catalog:
     """Products of every day up to the current one, indexed per category."""
 
@@ -79,7 +107,15 @@ class Catalog:
         self._lock = threading.RLock()
         self._by_category: dict[int, list[int]] = {leaf.category_id: [] for leaf in LEAVES}
         self.count = 0
-        # Per-instance caches: products are immutable; listings until the day moves.
+        per_day = config.arrivals_per_day
+        # Products created before product k but going live after it: at most this many.
+        self._spread = max(0, round(config.id_spread_days * per_day))
+        # First product of each day from day 0 on; earlier products went live
+        # ``arrivals_per_day`` a day, counting back from day 0.
+        self._day_start = [max(0, config.products - per_day)]
+        self._away: dict[int, int] = {}  # product -> the day it left its listings
+        self._relisted: dict[int, int] = {}  # product -> the day it came back on top
+        # Per-instance caches: products are immutable; listings until the catalog moves.
         self.product = lru_cache(maxsize=65536)(self._product)
         self.listing = lru_cache(maxsize=512)(self._listing)
         self.facet_counts = lru_cache(maxsize=512)(self._facet_counts)
@@ -88,15 +124,37 @@ class Catalog:
     # --- products ------------------------------------------------------------
 
     def product_id(self, k: int) -> int:
-        """Id of the k-th product to arrive: strictly increasing in k."""
-        return BASE_ID + k * ID_STRIDE + mix(self.seed, k, 1) % (ID_STRIDE - 7)
+        """Id of product k: given at its creation, up to ``_spread`` products before."""
+        window = self._spread + 1
+        lag = mix(self.seed, k, 1) % window  # how many later products were created first
+        created = k - lag + self._spread  # creation order (ties told apart by k % window)
+        return BASE_ID + (created * window + k % window) * ID_STEP + mix(self.seed, k, 13) % ID_STEP
 
     def index_of(self, product_id: int) -> int | None:
-        """Arrival index of a product id, or None if no product has that id (yet)."""
-        k = (product_id - BASE_ID) // ID_STRIDE
+        """Index of a product id, or None if no product has that id (yet)."""
+        window = self._spread + 1
+        created, rest = divmod((product_id - BASE_ID) // ID_STEP, window)
+        low = created - self._spread  # k lies in [low, created] and k % window == rest
+        k = low + (rest - low) % window
         if 0 <= k < self.count and self.product_id(k) == product_id:
             return k
         return None
+
+    def golive_day(self, k: int) -> int:
+        """The day product k first went live (negative: before day 0)."""
+        first = self._day_start[0]
+        if k < first:
+            return -1 - (first - 1 - k) // max(1, self.config.arrivals_per_day)
+        return bisect.bisect_right(self._day_start, k) - 1
+
+    def listed_day(self, k: int) -> int:
+        """The go-live day listings sort product k by: its restock day, if restocked."""
+        day = self._relisted.get(k)
+        return self.golive_day(k) if day is None else day
+
+    def is_away(self, k: int) -> bool:
+        """Whether product k is out of its listings today (sold out, back tomorrow)."""
+        return k in self._away
 
     def categories_of(self, k: int) -> list[int]:
         """The leaf categories product k is listed in (one, sometimes two)."""
@@ -143,10 +201,39 @@ class Catalog:
             before = self.count
             for _ in range(days):
                 self.day += 1
+                self._day_start.append(self.count)
                 self._add(self.config.arrivals_per_day)
-            self.listing.cache_clear()
-            self.facet_counts.cache_clear()
+                self._restock()
+            self._moved()
             return self.count - before
+
+    def arrive(self, n: int) -> int:
+        """``n`` more products go live today (arrivals during the day)."""
+        with self._lock:
+            self._add(n)
+            self._moved()
+            return n
+
+    def _restock(self) -> None:
+        """Yesterday's sold-out products come back on top; some others sell out today."""
+        for k, left in list(self._away.items()):
+            if left < self.day:
+                del self._away[k]
+                self._relisted[k] = self.day
+        eligible = self.live_until(self.day - RESTOCK_MIN_AGE_DAYS)
+        for i in range(self.config.restocks if eligible else 0):
+            k = mix(self.seed, self.day, i, 14) % eligible
+            self._away.setdefault(k, self.day)
+
+    def live_until(self, day: int) -> int:
+        """How many products first went live on ``day`` or before."""
+        if day < 0:
+            return max(0, self._day_start[0] - max(1, self.config.arrivals_per_day) * (-1 - day))
+        return self._day_start[day + 1] if day + 1 < len(self._day_start) else self.count
+
+    def _moved(self) -> None:
+        self.listing.cache_clear()
+        self.facet_counts.cache_clear()
 
     def reset(self) -> None:
         """Back to day 0 with the initial products."""
@@ -157,8 +244,10 @@ class Catalog:
                 while ids and ids[-1] >= keep:
                     ids.pop()
             self.count = keep
-            self.listing.cache_clear()
-            self.facet_counts.cache_clear()
+            del self._day_start[1:]
+            self._away.clear()
+            self._relisted.clear()
+            self._moved()
 
     def markdown(self, k: int) -> float:
         """Discount fraction of product k today (0 when full price)."""
@@ -186,10 +275,15 @@ class Catalog:
         new_only: bool,  # noqa: FBT001
         brands: frozenset[int],
         colours: frozenset[int],
+        fresh_days: int = 0,
     ) -> tuple[int, ...]:
-        """Indices of one listing, in the requested order (cached until the day moves)."""
+        """Indices of one listing, in the requested order (cached until the catalog moves).
+
+        ``fresh_days``: only products listed on one of the last that many days (the
+        ``freshness_band`` filter); 0 = all.
+        """
         source = self._by_category[category_id] if category_id else range(self.count)
-        ks = [k for k in source if self.in_store(k, store)]
+        ks = [k for k in source if k not in self._away and self.in_store(k, store)]
         if q:
             words = q.lower()
             ks = [k for k in ks if words in self.name(k).lower()]
@@ -201,29 +295,46 @@ class Catalog:
             ks = [k for k in ks if BRANDS[self.product(k).brand][1] in brands]
         if colours:
             ks = [k for k in ks if self.product(k).colour in colours]
+        if fresh_days:
+            ks = [k for k in ks if self.listed_day(k) > self.day - fresh_days]
         if sort == "freshness":
-            ks.reverse()
+            # Day blocks, newest first; inside a day, ids ascend (as the real API).
+            ks.sort(key=lambda k: (-self.listed_day(k), self.product_id(k)))
         elif sort in {"priceasc", "pricedesc"}:
             ks.sort(key=self.gbp_price, reverse=sort == "pricedesc")
         else:  # relevance: a stable shuffle
             ks.sort(key=lambda k: mix(self.seed, k, 9))
         return tuple(ks)
 
-    def _facet_counts(
-        self, *listing_args: t.Any
-    ) -> tuple[tuple[tuple[int, int], ...], tuple[tuple[int, int], ...]]:
-        """(brand index, count) and (colour index, count) over a whole listing.
+    def has_freshness_facet(self, category_id: int) -> bool:
+        """Whether a category's listings carry the ``freshness_band`` facet.
+
+        Real pages show it on some category listings and not others (likely: the
+        share is a knob), never on a search.
+        """
+        percent = self.config.freshness_facet_percent
+        return bool(category_id) and mix(self.seed, category_id, 15) % 100 < percent
+
+    def _facet_counts(self, *listing_args: t.Any) -> FacetCounts:
+        """Brand, colour and freshness-band counts over a whole listing.
 
         Counted once per listing and day, as the real facets count every match, not
         only the page: a client splitting a listing by facet value reaches everything.
+        Band counts are cumulative, as the real ones (Yesterday includes Today).
         """
         brands: Counter[int] = Counter()
         colours: Counter[int] = Counter()
+        ages: Counter[int] = Counter()
         for k in self.listing(*listing_args):
             p = self.product(k)
             brands[p.brand] += 1
             colours[p.colour] += 1
-        return tuple(sorted(brands.items())), tuple(sorted(colours.items()))
+            ages[self.day - self.listed_day(k)] += 1
+        bands = tuple(
+            (value, name, sum(n for age, n in ages.items() if age < days))
+            for value, name, days in FRESHNESS_BANDS
+        )
+        return FacetCounts(tuple(sorted(brands.items())), tuple(sorted(colours.items())), bands)
 
     def gbp_price(self, k: int) -> float:
         """Current price of product k in GBP today."""

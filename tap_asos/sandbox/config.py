@@ -24,6 +24,15 @@ class SandboxConfig:
     # it and no more, while ``itemCount`` still gives the full total (0 = no cap).
     max_offset: int = 5000
     new_per_day: int | None = None
+    # Ids are given at creation, up to this many days of arrivals before going live: a
+    # day's arrivals carry ids below earlier days' (0: ids grow with go-live order).
+    id_spread_days: float = 5.0
+    # Products that sell out each day and come back on top the next (None: ~5 % of a
+    # day's arrivals).
+    restocks_per_day: int | None = None
+    # Share of category listings that carry the freshness_band facet (real pages show
+    # it on some listings and not others).
+    freshness_facet_percent: int = 75
 
     @property
     def arrivals_per_day(self) -> int:
@@ -31,6 +40,13 @@ class SandboxConfig:
         if self.new_per_day is not None:
             return self.new_per_day
         return max(1, self.products // 50)
+
+    @property
+    def restocks(self) -> int:
+        """Products restocked per day: ``restocks_per_day`` or ~5 % of a day's arrivals."""
+        if self.restocks_per_day is not None:
+            return self.restocks_per_day
+        return self.arrivals_per_day // 20
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ import re
 import typing as t
 from datetime import date, timedelta
 
-from tap_asos.sandbox.catalog import Catalog, mix
+from tap_asos.sandbox.catalog import Catalog, FacetCounts, mix
 from tap_asos.sandbox.config import (
     BRANDS,
     COLOURS,
@@ -267,10 +267,12 @@ def stock_price(catalog: Catalog, k: int, cur: Currency, size_schema: str) -> Js
     }
 
 
-def facets(
-    brand_counts: t.Iterable[tuple[int, int]], colour_counts: t.Iterable[tuple[int, int]]
-) -> list[Json]:
-    """Facets of a listing: brand and colour value counts over all its matches."""
+def facets(counts: FacetCounts, *, freshness: bool) -> list[Json]:
+    """Facets of a listing: value counts over all its matches.
+
+    ``freshness``: with the "New in date" facet, whose counts are cumulative (seen in
+    real category pages: Today 17, Yesterday 31, Last 7 Days 48, ...).
+    """
 
     def facet(fid: str, name: str, values: list[Json]) -> Json:
         return {
@@ -282,13 +284,13 @@ def facets(
             "hasSelectedValues": False,
         }
 
-    return [
+    found = [
         facet(
             "brand",
             "Brand",
             [
                 {"count": n, "id": str(BRANDS[b][1]), "name": BRANDS[b][0], "isSelected": False}
-                for b, n in brand_counts
+                for b, n in counts.brands
             ],
         ),
         facet(
@@ -296,10 +298,17 @@ def facets(
             "Colour",
             [
                 {"count": n, "id": str(c + 1), "name": COLOURS[c], "isSelected": False}
-                for c, n in colour_counts
+                for c, n in counts.colours
             ],
         ),
     ]
+    if freshness:
+        values = [
+            {"count": n, "id": value, "name": name, "isSelected": False}
+            for value, name, n in counts.bands
+        ]
+        found.insert(0, facet("freshness_band", "New in date", values))
+    return found
 
 
 def listing_envelope(

@@ -15,7 +15,7 @@ import msgspec
 from typing_extensions import Self
 
 from tap_asos.sandbox import payloads, reference
-from tap_asos.sandbox.catalog import LEAF_BY_ID, Catalog
+from tap_asos.sandbox.catalog import BAND_DAYS, LEAF_BY_ID, Catalog
 from tap_asos.sandbox.config import (
     COUNTRIES,
     CURRENCIES,
@@ -172,6 +172,7 @@ class Sandbox:
             range_ == "new_season",
             params.ints("brand") if filters else frozenset(),
             colours,
+            self._fresh_days(params) if filters else 0,
         )
         ks = self.catalog.listing(*args)
         end = offset + limit
@@ -180,14 +181,26 @@ class Sandbox:
             end = min(end, self.config.max_offset)
         page = [] if empty else ks[offset:end]
         name = LEAF_BY_ID[category_id].title if category_id else ""
+        counts = self.catalog.facet_counts(*args)
         return payloads.listing_envelope(
             name,
             q,
             len(ks),
             [payloads.list_item(self.catalog, k, cur) for k in page],
-            payloads.facets(*self.catalog.facet_counts(*args)),
+            payloads.facets(
+                counts, freshness=not q and self.catalog.has_freshness_facet(category_id)
+            ),
             payloads.request_id("/products/v2/list", query),
         )
+
+    @staticmethod
+    def _fresh_days(params: Params) -> int:
+        """Days covered by a ``freshness_band`` filter (values ORed: the widest wins)."""
+        values = params.text("freshness_band")
+        days = [BAND_DAYS.get(v.strip()) for v in values.split(",") if v.strip()]
+        if None in days:
+            raise BadRequestError(f"Unknown freshness_band '{values}'")
+        return max((d for d in days if d), default=0)
 
     def _product(self, params: Params, name: str = "id") -> int:
         k = self.catalog.index_of(params.integer(name, lo=1))
@@ -252,13 +265,10 @@ class Sandbox:
         if name == "stats" and method == "GET":
             return 200, {**self.gateway.stats(), "day": self.catalog.day}
         if name == "advance" and method == "POST":
-            days = params.integer("days", 1, lo=1, hi=3650)
-            added = self.catalog.advance(days)
-            return 200, {
-                "day": self.catalog.day,
-                "new_products": added,
-                "products": self.catalog.count,
-            }
+            # ?days=N moves the day on; ?arrivals=N adds products within today.
+            arrivals = params.integer("arrivals", 0, hi=1_000_000)
+            days = params.integer("days", 0 if arrivals else 1, hi=3650)
+            return 200, self.advance(days, arrivals)
         if name == "reset" and method == "POST":
             self.catalog.reset()
             self.gateway.reset()
@@ -275,6 +285,11 @@ class Sandbox:
                     return 400, {"message": f"bad fault spec: {exc}"}
                 return 200, spec
         return 404, {"message": f"Endpoint '{path}' does not exist"}
+
+    def advance(self, days: int, arrivals: int) -> dict[str, t.Any]:
+        """Move the catalog on; what arrived and where it stands."""
+        added = self.catalog.advance(days) + self.catalog.arrive(arrivals)
+        return {"day": self.catalog.day, "new_products": added, "products": self.catalog.count}
 
     def sleep_latency(self) -> None:
         """The configured per-request latency."""
@@ -457,14 +472,9 @@ class SandboxServer:
         """Stop on exit."""
         self.stop()
 
-    def advance(self, days: int = 1) -> dict[str, t.Any]:
-        """Move the catalog ``days`` forward (as POST /_sandbox/advance)."""
-        added = self.sandbox.catalog.advance(days)
-        return {
-            "day": self.sandbox.catalog.day,
-            "new_products": added,
-            "products": self.sandbox.catalog.count,
-        }
+    def advance(self, days: int = 1, arrivals: int = 0) -> dict[str, t.Any]:
+        """Move the catalog ``days`` on, then add ``arrivals`` today (POST /_sandbox/advance)."""
+        return self.sandbox.advance(days, arrivals)
 
     def set_faults(self, spec: dict[str, t.Any]) -> None:
         """Replace the fault rules (as POST /_sandbox/faults)."""
