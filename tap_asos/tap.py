@@ -243,6 +243,14 @@ class TapAsos(Tap):
         return super()._validate_config(raise_errors=raise_errors)
 
     @override
+    def sync_all(self) -> None:
+        try:
+            super().sync_all()
+        finally:
+            if isinstance(self.message_writer, BufferedMsgSpecWriter):
+                self.message_writer.flush()
+
+    @override
     def discover_streams(self) -> list[AsosStream]:
         return [stream_type(tap=self) for stream_type in STREAM_TYPES]
 

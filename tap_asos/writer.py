@@ -4,6 +4,8 @@ The SDK's MsgSpecWriter flushes stdout after every message, a system call per re
 Here records are written in large chunks and every STATE flushes them first, so a target
 always has every record a STATE covers before it sees that STATE; records after the last
 STATE of a killed run were never covered by a saved state and are extracted again.
+A sync that ends flushes the rest: the SDK writes no final STATE when the state did not
+change, and the records since the last one must still reach the target.
 """
 
 from __future__ import annotations
@@ -33,6 +35,10 @@ class BufferedMsgSpecWriter(MsgSpecWriter):
     def write_message(self, message: Message) -> None:
         self._pending += self.format_message(message)
         if message.type == "STATE" or len(self._pending) >= BUFFER_BYTES:
-            sys.stdout.buffer.write(self._pending)
-            sys.stdout.flush()
-            self._pending.clear()
+            self.flush()
+
+    def flush(self) -> None:
+        """Write out what is buffered (at each STATE, and when a sync ends)."""
+        sys.stdout.buffer.write(self._pending)
+        sys.stdout.flush()
+        self._pending.clear()
