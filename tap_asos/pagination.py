@@ -61,25 +61,24 @@ def page_limit(offset: int, page_size: int, max_offset: int | None) -> int:
 class ListingPaginator(OffsetPaginator):
     """Pages ``offset``/``limit`` until ``itemCount`` is reached, or earlier.
 
-    Stops early when a page reaches a product id at or below ``stop_at_id`` (the
-    incremental bookmark: the listing is sorted newest first, so the rest of the
-    category is older), when ``max_records`` products of the partition were read, or
-    at ``max_offset``, the deepest position the API serves; then ``capped`` tells that
-    products remain beyond it.  ``first_payload`` keeps the first page's body (its
-    ``itemCount`` and ``facets`` plan a split of a capped listing).
+    Stops early when ``stop()`` says so (the reader has what it needs: the incremental
+    scan met its bookmark), when ``max_records`` products of the partition were read,
+    or at ``max_offset``, the deepest position the API serves; then ``capped`` tells
+    that products remain beyond it.  ``first_payload`` keeps the first page's body
+    (its ``itemCount`` and ``facets`` plan a split of a capped listing).
     """
 
     def __init__(
         self,
         page_size: int,
         *,
-        stop_at_id: int | None = None,
+        stop: t.Callable[[], bool] | None = None,
         max_records: int | None = None,
         max_offset: int | None = None,
     ) -> None:
         """Start at offset 0."""
         super().__init__(start_value=0, page_size=page_size)
-        self.stop_at_id = stop_at_id
+        self.stop = stop
         self.max_records = max_records
         self.max_offset = max_offset
         self.capped = False
@@ -91,9 +90,7 @@ class ListingPaginator(OffsetPaginator):
         if self.first_payload is None:
             self.first_payload = payload
         products = payload.get("products") or []
-        if not products:
-            return False
-        if self.stop_at_id is not None and any(int(p["id"]) <= self.stop_at_id for p in products):
+        if not products or (self.stop is not None and self.stop()):
             return False
         next_offset = self.current_value + len(products)
         if self.max_records and next_offset >= self.max_records:

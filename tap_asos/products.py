@@ -6,20 +6,20 @@ import typing as t
 from concurrent.futures import Future, ThreadPoolExecutor
 from functools import cached_property
 from http import HTTPStatus
-from itertools import islice
 from urllib.parse import parse_qs, urlparse
 
 from singer_sdk.exceptions import RetriableAPIError
 from typing_extensions import override
 
 from tap_asos import schemas
+from tap_asos.arrivals import ArrivalScan, Bookmark
 from tap_asos.categories import leaf_category_ids
 from tap_asos.client import AsosAPIError, AsosStream
-from tap_asos.pagination import SLICE_FACETS, ListingPaginator, page_limit, slice_plan
-from tap_asos.runtime import RequestBudgetExhaustedError
+from tap_asos.listing import Limits, ListingReader
+from tap_asos.pagination import SLICE_FACETS, ListingPaginator, page_limit
 
 if t.TYPE_CHECKING:
-    from collections.abc import Iterable, Iterator
+    from collections.abc import Callable, Iterable, Iterator
 
     import requests
     from singer_sdk.helpers.types import Context, Record
@@ -28,37 +28,34 @@ if t.TYPE_CHECKING:
 
 # The API takes at most this many ids per get-stock-price call (the site batches ~50).
 MAX_STOCK_PRICE_IDS = 50
+R = t.TypeVar("R")
 
 
 class Products(AsosStream):
-    """Product listings of every store x category, newest first.
+    """Product listings of every store x category, newest first (``sort=freshness``).
 
     FULL_TABLE: a complete snapshot every run, each record stamped ``snapshotAt``.
-    INCREMENTAL (default): new arrivals only.  ``id`` is the replication key: ASOS ids
-    grow with arrival, and ``sort=freshness`` lists newest first, so a run pages each
-    partition until it meets an id at or below the partition's bookmark and emits only
-    the ids above it.  Because pages come newest first, the bookmark of a partition
-    moves only when the partition has been read to its end (SDK progress markers):
-    a crash or budget stop mid-partition re-reads that partition next run, so records
-    may repeat there but are never skipped.
+    INCREMENTAL (default): what entered each listing since the partition's last
+    finished run, read from the top down to the partition's anchors (see
+    :mod:`tap_asos.arrivals`: ids do not grow with arrival, so the bookmark is a place
+    in the listing, not an id).  A partition's bookmark moves only when it has been
+    read to its stop: a crash or budget stop mid-partition re-reads it next run
+    (at-least-once).  ``snapshotAt`` (the run's start) is the replication key.
     """
 
     name = "products"
     path = "/products/v2/list"
     primary_keys = ("store", "categoryId", "id")
-    replication_key = "id"
-    is_sorted = False  # newest first: bookmarks move at partition end only
+    replication_key = "snapshotAt"
+    is_sorted = False  # bookmarks move at partition end only
     schema = schemas.PRODUCTS
     # Emit STATE often, so that a crash loses at most a few pages of finished partitions.
     STATE_MSG_FREQUENCY = 500
 
     def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
-        """Set up per-run bookkeeping for child batches."""
+        """Set up the run's child batches."""
         super().__init__(*args, **kwargs)
-        self._child_batch: list[int] = []
-        self._flush_children = False
-        self._seen_for_children: dict[str, set[int]] = {}
-        self._bookmark: int | None = None
+        self.children = ChildBatches(min(int(self.config["id_batch_size"]), MAX_STOCK_PRICE_IDS))
 
     @override
     @cached_property
@@ -97,7 +94,6 @@ class Products(AsosStream):
     def get_new_paginator(self) -> ListingPaginator:
         return ListingPaginator(
             int(self.config["page_size"]),
-            stop_at_id=None if self.full_table else self._bookmark,
             max_records=self._max_records,
             max_offset=self._max_offset,
         )
@@ -120,7 +116,7 @@ class Products(AsosStream):
             "offset": offset,
             "limit": page_limit(offset, int(self.config["page_size"]), self._max_offset),
             "sort": "freshness",
-            # Facet filters of a slice of a listing too deep to page (see _read_listing).
+            # Facet filters of a slice of a listing too deep to page (see ListingReader).
             **{f: context[f] for f in SLICE_FACETS if context and f in context},
         }
 
@@ -162,11 +158,6 @@ class Products(AsosStream):
         return int((query.get("offset") or ["0"])[0])
 
     @override
-    def parse_response(self, response: requests.Response) -> Iterable[dict[str, t.Any]]:
-        self.run_state.count(self.name, "pages")
-        yield from self.payload(response)["products"]
-
-    @override
     def get_records(self, context: Context | None) -> Iterable[dict[str, t.Any]]:
         if self.run_state.budget_exhausted or context is None:
             return
@@ -177,129 +168,74 @@ class Products(AsosStream):
             self.run_state.partitions_done += 1
             self._close_snapshot_after(context)
             return
-        self._bookmark = (
-            None if self.full_table else self.get_starting_replication_key_value(context)
+        scan = ArrivalScan(
+            Bookmark.from_state(state), self.tap_runtime.run_started_at, everything=self.full_table
         )
-        yield from self._new_records(context, snapshot_at)
-        if self.run_state.budget_exhausted:
+        limits = Limits(max_offset=self._max_offset, max_records=self._max_records)
+        reader = ListingReader(self, dict(context), scan, limits)
+        extra = {"store": context["store"], "categoryId": context["categoryId"]}
+        for record, last in _with_last(reader.records()):
+            record.update(extra, snapshotAt=snapshot_at)
+            self.children.partition_ends = last
+            yield record
+            if self.run_state.budget_exhausted:  # children of what follows could not come
+                break
+        self._count(scan, reader)
+        if not reader.outcome.finished or self.run_state.budget_exhausted:
             # Keep the old bookmark: this partition is read again next run.
             state.pop("progress_markers", None)
             self.log("Request budget reached in %s; it resumes next run", context)
             return
         self.run_state.partitions_done += 1
-        state["checked_at"] = self.tap_runtime.run_started_at.isoformat()
+        state.update(scan.next_bookmark().to_state())
         if self.full_table:
             state["snapshot_at"] = snapshot_at
             self._close_snapshot_after(context)
+
+    def _count(self, scan: ArrivalScan, reader: ListingReader) -> None:
+        """The partition's figures into the run summary; a visible order break is warned."""
+        counts, outcome = scan.counts, reader.outcome
+        for name, value in (
+            ("split_listings", int(outcome.split)),
+            ("unreachable_products", outcome.unreachable),
+            ("earlier_days", counts.earlier_days),
+            ("order_breaks", counts.order_breaks),
+        ):
+            if value:
+                self.run_state.count(self.name, name, value)
+        if counts.order_breaks:
+            self.logger.warning(
+                "%s breaks the listing order the tap relies on (ids ascending inside a day, "
+                "anchors in place) %d times: new arrivals may be missed; take a snapshot",
+                reader.context,
+                counts.order_breaks,
+            )
+        if scan.bookmark.anchors and scan.stopped_by != "anchor" and not self.full_table:
+            self.run_state.count(self.name, "bookmarks_lost")
+            self.logger.warning(
+                "No bookmark anchor of %s is still listed: read it %s",
+                reader.context,
+                "to its last-run band" if scan.stopped_by == "band" else "whole",
+            )
 
     def _close_snapshot_after(self, context: Context) -> None:
         """After the last partition, the snapshot is complete: the next run starts anew."""
         if context == self.partitions[-1]:
             self.stream_state.pop("snapshot_in_progress", None)
 
-    def _new_records(self, context: Context, snapshot_at: str) -> Iterator[dict[str, t.Any]]:
-        """Listing records above the bookmark; the last one flags a child-batch flush."""
-        pending: dict[str, t.Any] | None = None
-        for record in self._listing(context):
-            if self._bookmark is not None and int(record["id"]) <= self._bookmark:
-                continue
-            record.update(
-                store=context["store"], categoryId=context["categoryId"], snapshotAt=snapshot_at
-            )
-            if pending is not None:
-                yield pending
-            pending = record
-            if self.run_state.budget_exhausted:
-                return
-        if pending is not None and not self.run_state.budget_exhausted:
-            self._flush_children = True
-            yield pending
-
-    def _listing(self, context: Context) -> Iterator[dict[str, t.Any]]:
-        try:
-            yield from islice(self._read_listing(dict(context), frozenset()), self._max_records)
-        except RequestBudgetExhaustedError:
-            return
-
-    def _read_listing(
+    def pages(
         self,
         context: dict[str, t.Any],
-        read: frozenset[int],
-        depth: int = 0,
-        parent_total: int | None = None,
-    ) -> Iterator[dict[str, t.Any]]:
-        """A listing paged to ``max_listing_offset``; what lies deeper, by facet slices.
+        paginator: ListingPaginator,
+        on_page: Callable[[dict[str, t.Any]], R],
+    ) -> Iterator[R]:
+        """Yield ``on_page(body)`` for each listing page of ``context``, prefetching the next.
 
-        ASOS serves a listing only so deep.  When products remain beyond that depth,
-        the listing is read again split by brand (then brand x colour): the slices are
-        disjoint and together hold every product; ids already read at a wider level
-        (``read``) are skipped, so each product comes once.  ``position`` is the rank
-        in the unsplit listing, null for products reached through a slice.
+        As the SDK's loop, but the next page is requested (in a worker thread) as soon
+        as the paginator knows it, while this page's records are being processed: the
+        API's latency overlaps the tap's own work instead of adding to it.  ``on_page``
+        sees each page first, so it can end the paging before the next request.
         """
-        paginator = self.get_new_paginator()
-        fresh: set[int] = set()
-        for position, record in enumerate(self._pages(context, paginator)):
-            if position == 0 and parent_total is not None and paginator.first_payload:
-                listed = int(paginator.first_payload.get("itemCount") or 0)
-                if listed >= parent_total:
-                    raise _FilterIgnoredError
-            product_id = int(record["id"])
-            if product_id in read:
-                continue
-            if self._max_offset:  # only a capped listing needs them: at most that many
-                fresh.add(product_id)
-            record["position"] = None if depth else position
-            yield record
-        if paginator.capped and paginator.first_payload is not None:
-            yield from self._read_slices(context, paginator.first_payload, read | fresh, depth)
-
-    def _read_slices(
-        self, context: dict[str, t.Any], first: dict[str, t.Any], read: frozenset[int], depth: int
-    ) -> Iterator[dict[str, t.Any]]:
-        """The rest of a capped listing (``first`` is its first page), one facet value at a time."""
-        total = int(first.get("itemCount") or 0)
-        depth, facet, values = slice_plan(first, depth)
-        beyond = total - (self._max_offset or 0)  # what the capped listing did not reach
-        # Products in no facet value (some may be among those read above the cap).
-        left_out = total - sum(count for _value, count in values) if values else beyond
-        if values:
-            self.run_state.count(self.name, "split_listings")
-            self.log(
-                "%s lists %d products, deeper than max_listing_offset=%s: reading it by %s (%d)",
-                context,
-                total,
-                self._max_offset,
-                facet,
-                len(values),
-            )
-            try:
-                for value, _count in values:
-                    yield from self._read_listing({**context, facet: value}, read, depth + 1, total)
-            except _FilterIgnoredError:
-                # Every slice would re-read the same listing: stop, and say what is missing.
-                self.logger.warning("The API ignored the %s filter of %s", facet, context)
-                left_out = beyond
-        if left_out > 0:
-            self.run_state.count(self.name, "unreachable_products", left_out)
-            self.logger.warning(
-                "About %d of %d products of %s lie deeper than max_listing_offset=%s and "
-                "outside every facet slice: they are not extracted",
-                left_out,
-                total,
-                context,
-                self._max_offset,
-            )
-
-    @override
-    def request_records(self, context: Context | None) -> Iterable[dict[str, t.Any]]:
-        return self._pages(context, self.get_new_paginator())
-
-    def _pages(
-        self, context: Context | None, paginator: ListingPaginator
-    ) -> Iterator[dict[str, t.Any]]:
-        # As the SDK's loop, but the next page is requested (in a worker thread) as soon
-        # as the paginator knows it, while this page's records are being processed: the
-        # API's latency overlaps the tap's own work instead of adding to it.
         send = self.request_decorator(self._request)
         with (
             ThreadPoolExecutor(max_workers=1, thread_name_prefix="asos-page") as pool,
@@ -312,12 +248,14 @@ class Products(AsosStream):
                 response = pending.result()
                 request_counter.increment()
                 self.update_sync_costs(request, response, context)
+                self.run_state.count(self.name, "pages")
+                result = on_page(self.payload(response))
                 paginator.advance(response)
                 pending = None
                 if not paginator.finished:
                     request = self._prepare_request(context=context, page=paginator)
                     pending = pool.submit(send, request, context)
-                yield from self.parse_response(response)
+                yield result
 
     def _snapshot_at(self) -> str:
         """The snapshot this run belongs to: a stopped snapshot is resumed, not restarted."""
@@ -330,19 +268,44 @@ class Products(AsosStream):
     def generate_child_contexts(
         self, record: Record, context: Context | None
     ) -> Iterable[Context | None]:
-        if not self._children_selected:
-            return
-        store = str(record["store"])
-        seen = self._seen_for_children.setdefault(store, set())
-        if record["id"] not in seen:
-            seen.add(int(record["id"]))
-            self._child_batch.append(int(record["id"]))
-        batch_size = min(int(self.config["id_batch_size"]), MAX_STOCK_PRICE_IDS)
-        if self._child_batch and (self._flush_children or len(self._child_batch) >= batch_size):
-            yield {"store": store, "productIds": tuple(self._child_batch)}
-            self._child_batch = []
-        self._flush_children = False
+        if self._children_selected:
+            yield from self.children.add(str(record["store"]), int(record["id"]))
 
 
-class _FilterIgnoredError(Exception):
-    """A facet slice listed as many products as its parent: the filter had no effect."""
+class ChildBatches:
+    """Batches the ids of emitted products for the child streams (details, stock).
+
+    Each product goes to the children once per store and run, even when it is listed
+    in several categories.  A batch leaves when full, or with the last product of a
+    partition (``partition_ends``, set by the stream before it emits that product).
+    """
+
+    def __init__(self, size: int) -> None:
+        """Batches of at most ``size`` ids."""
+        self.size = size
+        self.partition_ends = False
+        self._batch: list[int] = []
+        self._seen: dict[str, set[int]] = {}
+
+    def add(self, store: str, product_id: int) -> Iterator[dict[str, t.Any]]:
+        """Take one emitted product; yield a child context when a batch is due."""
+        seen = self._seen.setdefault(store, set())
+        if product_id not in seen:
+            seen.add(product_id)
+            self._batch.append(product_id)
+        if self._batch and (self.partition_ends or len(self._batch) >= self.size):
+            yield {"store": store, "productIds": tuple(self._batch)}
+            self._batch = []
+
+
+def _with_last(items: Iterable[R]) -> Iterator[tuple[R, bool]]:
+    """Each item with whether it is the last one."""
+    iterator = iter(items)
+    try:
+        pending = next(iterator)
+    except StopIteration:
+        return
+    for item in iterator:
+        yield pending, False
+        pending = item
+    yield pending, True

@@ -21,6 +21,8 @@ ROOT = Path(__file__).resolve().parents[1]
 if t.TYPE_CHECKING:
     from collections.abc import Iterable
 
+    from tap_asos.sandbox import SandboxServer
+
 
 def tap_config(url: str, api_key: str, **overrides: t.Any) -> dict[str, t.Any]:
     """A fast tap config for a local sandbox: no client-side rate limit, short backoff."""
@@ -139,6 +141,24 @@ def listed_ids(url: str, api_key: str, store: str, category_id: int) -> list[int
         offset += 200
         if offset >= page["itemCount"] or not page["products"]:
             return ids
+
+
+def catalog_truth(
+    server: SandboxServer, store: str = "US", since_day: int | None = None
+) -> set[tuple[int, int]]:
+    """(category, id) of every listing of a store, from the sandbox's catalog, not its API.
+
+    ``since_day``: only products listed on that day or later (arrivals and restocks).
+    """
+    catalog = server.sandbox.catalog
+    return {
+        (category, catalog.product_id(k))
+        for k in range(catalog.count)
+        if catalog.in_store(k, store)
+        and not catalog.is_away(k)
+        and (since_day is None or catalog.listed_day(k) >= since_day)
+        for category in catalog.categories_of(k)
+    }
 
 
 def meltano_env(sys_dir: Path, **settings: str) -> dict[str, str]:

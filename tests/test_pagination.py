@@ -37,10 +37,18 @@ def test_pages_until_item_count() -> None:
     assert paginator.finished
 
 
-def test_stops_at_bookmark() -> None:
-    paginator = ListingPaginator(3, stop_at_id=7)
+def test_stops_when_the_reader_says_so() -> None:
+    seen: list[int] = []
+    paginator = ListingPaginator(3, stop=lambda: 6 in seen)
     pages = [_page([10, 9, 8], 9), _page([7, 6, 5], 9), _page([4, 3, 2], 9)]
-    assert _walk(paginator, pages) == [0, 3]
+    offsets = []
+    for page in pages:
+        offsets.append(paginator.current_value)
+        seen.extend(p["id"] for p in vars(page)["asos_payload"]["products"])
+        paginator.advance(page)
+        if paginator.finished:
+            break
+    assert offsets == [0, 3]
 
 
 def test_stops_after_max_records() -> None:
@@ -77,8 +85,8 @@ def test_a_listing_that_ends_before_max_offset_is_not_capped() -> None:
     assert not paginator.capped
 
 
-def test_a_bookmark_before_max_offset_needs_no_split() -> None:
-    paginator = ListingPaginator(4, stop_at_id=15, max_offset=8)
+def test_a_stop_before_max_offset_needs_no_split() -> None:
+    paginator = ListingPaginator(4, stop=lambda: paginator.current_value >= 4, max_offset=8)
     pages = [_page([20, 19, 18, 17], 20), _page([16, 15, 14, 13], 20)]
     assert _walk(paginator, pages) == [0, 4]
     assert not paginator.capped

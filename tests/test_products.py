@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import copy
+import json
 import time
 import typing as t
 from collections import Counter
 
 import pytest
+import requests
 from singer_sdk.exceptions import RetriableAPIError
 
-from tests.helpers import catalog_for, listed_ids, run_tap, tap_config
+from tests.helpers import catalog_for, catalog_truth, listed_ids, run_tap, tap_config
 
 if t.TYPE_CHECKING:
     from collections.abc import Callable
@@ -54,34 +57,69 @@ def test_full_table_snapshot_has_every_listed_product_once(sandbox: SandboxServe
     assert len(snapshot_times) == 1
 
 
-def test_incremental_second_run_reads_only_new_arrivals(
-    make_sandbox: Callable[..., SandboxServer],
+def test_incremental_runs_emit_every_arrival_and_cost_what_is_new(
+    make_sandbox: Callable[..., SandboxServer], caplog: pytest.LogCaptureFixture
 ) -> None:
-    server = make_sandbox(products=4000)  # ~5 pages per category
+    server = make_sandbox(products=4000, restocks_per_day=6)  # ~5 pages per category
     config = tap_config(server.url, server.api_key)
     catalog = catalog_for(config, select=["products"])
     first = run_tap(config, catalog=catalog)
-    first_ids = {r["id"] for r in first.records["products"]}
-    requests_first = server.stats()["by_path"].get("/products/v2/list", 0)
+    assert {(r["categoryId"], r["id"]) for r in first.records["products"]} == catalog_truth(server)
+    requests_first = server.stats()["by_path"]["/products/v2/list"]
+    state = first.final_state
+    for day in range(1, 4):
+        before = catalog_truth(server)
+        server.advance(1)
+        if day == 2:  # and arrivals later the same day, after a run
+            state = run_tap(config, catalog=catalog, state=state).final_state
+            before = catalog_truth(server)
+            requests.post(f"{server.url}/_sandbox/advance?arrivals=60", timeout=5)
+        seen = server.stats()["by_path"]["/products/v2/list"]
+        result = run_tap(config, catalog=catalog, state=state)
+        state = result.final_state
+        cost = server.stats()["by_path"]["/products/v2/list"] - seen
+        emitted = {(r["categoryId"], r["id"]) for r in result.records.get("products", [])}
+        entered = catalog_truth(server) - before
+        assert entered, "the sandbox added nothing"
+        assert entered <= emitted, f"day {day}: lost {len(entered - emitted)} arrivals"
+        # At-least-once overlap: the blocks since the last run's day, and each
+        # partition's anchor pair (a listing without the facet may add a few more).
+        categories = {c for c, _ in before}
+        older = emitted - catalog_truth(server, since_day=server.sandbox.catalog.day - 1)
+        assert len(older) <= 3 * len(categories)
+        # Cost: the blocks since the last run's day, plus the page holding the anchors.
+        assert cost <= len(categories) + len(emitted) // 48 + 2
+        assert cost * 3 < requests_first
+        assert "No bookmark anchor" not in caplog.text
+        assert "breaks the listing order" not in caplog.text
+    partitions = _partitions(result.states)
+    assert {len(p["anchors"]) for p in partitions} == {5}
+    assert all(len(json.dumps(p)) < 400 for p in partitions)
 
+
+def test_state_of_an_older_release_is_upgraded_without_losing_arrivals(
+    make_sandbox: Callable[..., SandboxServer],
+) -> None:
+    server = make_sandbox(products=4000, freshness_facet_percent=100)
+    config = tap_config(server.url, server.api_key)
+    catalog = catalog_for(config, select=["products"])
+    first = run_tap(config, catalog=catalog)
+    # What the previous release wrote: an id bookmark per partition, no anchors.
+    old = copy.deepcopy(first.final_state)
+    for partition in old["bookmarks"]["products"]["partitions"]:
+        for key in ("anchors", "frozen"):
+            partition.pop(key)
+        partition.update(replication_key="id", replication_key_value=299_999_999)
+    before = catalog_truth(server)
     server.advance(1)
-    second = run_tap(config, catalog=catalog, state=first.final_state)
-    requests_second = server.stats()["by_path"]["/products/v2/list"] - requests_first
-
-    categories = sorted({r["categoryId"] for r in first.records["products"]})
-    now = _truth(server, categories)
-    new = {key for key in now if key[1] not in first_ids}
-    emitted = {(r["categoryId"], r["id"]) for r in second.records.get("products", [])}
-    assert new, "the sandbox added no products in the categories read"
-    assert emitted == new
-    # One page per category finds the few new arrivals; the first run paged everything.
-    assert requests_second <= len(categories) + len(new) // 48 + 1
-    assert requests_second * 3 < requests_first
-    bookmarks = {
-        p["context"]["categoryId"]: p["replication_key_value"] for p in _partitions(second.states)
-    }
-    for cid, pid in now:
-        assert bookmarks[cid] >= pid
+    seen = server.stats()["by_path"]["/products/v2/list"]
+    upgraded = run_tap(config, catalog=catalog, state=old)
+    emitted = {(r["categoryId"], r["id"]) for r in upgraded.records["products"]}
+    assert catalog_truth(server) - before <= emitted
+    # The first run after the upgrade reads the 7-day band (a day since, two to spare).
+    cost = server.stats()["by_path"]["/products/v2/list"] - seen
+    assert cost * 2 < seen  # well under the first, full run
+    assert all(p["anchors"] for p in _partitions(upgraded.states))
 
 
 def test_budget_stops_cleanly_and_the_next_run_resumes(
@@ -180,8 +218,12 @@ def test_a_listing_deeper_than_the_api_serves_is_read_by_facet_slices(
     second = run_tap(config, catalog=catalog, state=first.final_state)
     new = _truth(twin, categories) - set(keys)
     assert new
-    assert {(r["categoryId"], r["id"]) for r in second.records["products"]} == new
-    # The bookmark is met on the first page: no split, one request per category.
+    emitted = {(r["categoryId"], r["id"]) for r in second.records["products"]}
+    assert new <= emitted
+    # Only the last run's day block again, and the anchor pair of each category.
+    since = catalog_truth(twin, since_day=twin.sandbox.catalog.day - 1)
+    assert len(emitted - since) <= 3 * len(categories)
+    # The anchors are met on the first page: no split, one request per category.
     assert capped.stats()["by_path"]["/products/v2/list"] - before == len(categories)
 
 

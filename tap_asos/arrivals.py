@@ -1,0 +1,247 @@
+"""Which products of a ``sort=freshness`` listing entered it since a partition's last run.
+
+What the real API shows (``../shared/asos-api``; ``tests/fixtures`` replays the pages):
+
+- Under ``sort=freshness`` a listing comes in **blocks by go-live day, newest day
+  first, ids ascending inside a block** (seen on every captured page, 2020-2024; in
+  ``products-v2-list-category-2023.json`` the ascending run breaks exactly at the
+  block sizes the ``freshness_band`` facet gives: Today 17, Yesterday 31).
+- **Ids do not grow with go-live**: an id is given when a product is created, long
+  before it goes live, so today's arrivals carry ids below earlier days' ones.
+  Comparing ids with a bookmark id loses arrivals (it lost 36 of 43 on real pages).
+- The ``freshness_band`` facet ("New in date"; values 1 Today, 2 Yesterday, 3 Last 7
+  Days, 4 Last 14 Days, 5 Last 28 Days; cumulative counts) is on some listings only.
+- A restocked product likely comes back in today's block with its old id.
+
+So a product that entered a listing after a run sits in a day block at least as new
+as that run's day, above every block older than it, and blocks older than the run's
+day never change again but for products leaving them.  The bookmark of a partition is
+therefore a position, not a value: the **anchors**, the first few ids of the frozen
+part (the blocks older than the run's "Today") as the run saw them.
+
+Example.  Monday's run reads a listing whose Today block holds ids ``[7, 9]`` and
+whose older blocks start ``[3, 8, 5, ...]``; its anchors are ``(3, 8, 5, ...)``.  On
+Tuesday the listing is ``[4, 12 | 2, 7, 9, 11 | 3, 8, 5, ...]``: Tuesday's arrivals
+``4, 12`` on top, Monday's block grown by ``2`` and ``11`` after the run.  Tuesday's run
+emits every product above the first anchor it meets beyond the head block (``4, 12,
+2, 7, 9, 11``: ``7`` and ``9`` a second time, at-least-once), stops there, and keeps
+as anchors the first ids after Tuesday's Today block: ``(2, 7, 9, 11, 3)``.  An anchor
+met *inside* the head block (Today) is a restocked product, not the frozen part: it is
+emitted and the reading goes on.
+
+Without anchors (a first run, state from an older release, or every anchor gone from
+the listing), a listing with the facet is read down to the band that covers the last
+finished run with two days to spare (the API's day may not be UTC's); without the
+facet or such a run, to its end.
+"""
+
+from __future__ import annotations
+
+import typing as t
+from dataclasses import dataclass, field
+from datetime import datetime
+
+if t.TYPE_CHECKING:
+    from collections.abc import Sequence
+
+# How many ids of the frozen part a bookmark keeps: all must leave the listing
+# before a run loses its place (then it falls back to the bands).
+ANCHORS = 5
+FRESHNESS_FACET = "freshness_band"
+# Value id of each band and the days it covers, today included (counts are cumulative).
+BANDS = (("1", 1), ("2", 2), ("3", 7), ("4", 14), ("5", 28))
+# The API's day may differ from UTC's by up to one at either end of a span.
+DAY_MARGIN = 2
+
+
+@dataclass(frozen=True)
+class Bookmark:
+    """A partition's incremental state: where its last finished run left the listing."""
+
+    anchors: tuple[int, ...] = ()
+    checked_at: datetime | None = None  # start of the last run that finished the partition
+    frozen: int | None = None  # how many products the frozen part held then
+
+    @classmethod
+    def from_state(cls, state: dict[str, t.Any]) -> Bookmark:
+        """Read a partition's state; older releases' state (an id bookmark) has no anchors."""
+        checked = state.get("checked_at")
+        frozen = state.get("frozen")
+        return cls(
+            anchors=tuple(int(a) for a in state.get("anchors") or ()),
+            checked_at=datetime.fromisoformat(checked) if checked else None,
+            frozen=int(frozen) if frozen is not None else None,
+        )
+
+    def to_state(self) -> dict[str, t.Any]:
+        """The fields this bookmark keeps in a partition's state (small, catalog-size free)."""
+        return {
+            "anchors": list(self.anchors),
+            "checked_at": self.checked_at.isoformat() if self.checked_at else None,
+            "frozen": self.frozen,
+        }
+
+
+def band_counts(payload: dict[str, t.Any]) -> dict[str, int] | None:
+    """The cumulative counts of a listing's ``freshness_band`` facet; None without it."""
+    for facet in payload.get("facets") or []:
+        if isinstance(facet, dict) and facet.get("id") == FRESHNESS_FACET:
+            counts = {
+                str(v.get("id")): int(v.get("count") or 0)
+                for v in facet.get("facetValues") or []
+                if isinstance(v, dict)
+            }
+            # A band with no product may be left out; it holds what the band before holds.
+            filled: dict[str, int] = {}
+            last = 0
+            for value, _days in BANDS:
+                last = max(last, counts.get(value, last))
+                filled[value] = last
+            return filled
+    return None
+
+
+def band_limit(bands: dict[str, int] | None, since: datetime | None, now: datetime) -> int | None:
+    """How deep a listing holds every product listed since ``since``; None: unknown."""
+    if bands is None or since is None:
+        return None
+    needed = (now.date() - since.date()).days + 1 + DAY_MARGIN
+    for value, days in BANDS:
+        if days >= needed:
+            return bands[value]
+    return None
+
+
+@dataclass
+class ScanCounts:
+    """What one partition's scan saw, for the run summary."""
+
+    emitted: int = 0
+    # Emitted from day blocks before today, above the anchors: what entered them after
+    # the last run, and what that run emitted already (the at-least-once overlap).
+    earlier_days: int = 0
+    order_breaks: int = 0  # the day-block rule broken where the tap can see it
+
+
+@dataclass
+class ArrivalScan:
+    """Reads a freshness-sorted listing page by page: what to emit, when to stop.
+
+    Inputs: the partition's ``bookmark`` and the run's start (``now``).  Feed it each
+    page in order (:meth:`feed` returns the products to emit, with their position);
+    stop paging once :attr:`done`.  Outputs: :meth:`next_bookmark` for the state once
+    the partition is finished, and :attr:`counts`.  ``everything=True`` (a snapshot,
+    or a listing read by facet slices) emits every product and never stops early.
+
+    The stop is two anchors of the bookmark, adjacent and in their order, beyond the
+    head block and no higher than the frozen part can have moved up (``itemCount`` now
+    less the frozen part's size then: it only loses products).  One restocked anchor,
+    back in a newer block, never matches that; anchors are emitted when met, so a
+    restocked one is emitted too.
+    """
+
+    bookmark: Bookmark
+    now: datetime
+    everything: bool = False
+    done: bool = False
+    stopped_by: str = ""  # "anchor", "band", or "" (read to the end)
+    counts: ScanCounts = field(default_factory=ScanCounts)
+    _position: int = 0
+    _item_count: int = 0
+    _head_end: int | None = None  # first position past the head (Today) block
+    _lowest_stop: int = 0  # the frozen part cannot start above this position now
+    _limit: int | None = None
+    _bands: dict[str, int] | None = None
+    _previous_id: int | None = None
+    _candidate: tuple[int, int] | None = None  # (anchor index, position) awaiting its pair
+    _anchor_met: int | None = None  # index of the anchor the scan stopped at
+    _next_anchors: list[int] = field(default_factory=list)
+
+    def feed(
+        self, products: Sequence[dict[str, t.Any]], payload: dict[str, t.Any]
+    ) -> list[tuple[int, dict[str, t.Any]]]:
+        """Take the next page (``payload`` is its whole body); return what to emit."""
+        if self._position == 0:
+            self._first_page(payload)
+        emit: list[tuple[int, dict[str, t.Any]]] = []
+        for product in products:
+            position = self._position
+            self._position += 1
+            if self._take(position, int(product["id"])):
+                emit.append((position, product))
+        self.counts.emitted += len(emit)
+        return emit
+
+    def next_bookmark(self) -> Bookmark:
+        """The bookmark to keep once the partition is finished."""
+        frozen = None if self._head_end is None else self._item_count - self._head_end
+        return Bookmark(tuple(self._next_anchors), self.now, frozen)
+
+    def _first_page(self, payload: dict[str, t.Any]) -> None:
+        self._item_count = int(payload.get("itemCount") or 0)
+        self._bands = band_counts(payload)
+        if self._bands is not None:
+            self._head_end = self._bands["1"]
+        if self.bookmark.frozen is not None:
+            self._lowest_stop = self._item_count - self.bookmark.frozen
+        if not self.everything:
+            self._limit = band_limit(self._bands, self.bookmark.checked_at, self.now)
+
+    def _take(self, position: int, product_id: int) -> bool:
+        """Whether to emit the product at ``position``; notes anchors, stops, breaks."""
+        self._check_order(position, product_id)
+        beyond_head = self._head_end is not None and position >= self._head_end
+        if beyond_head and len(self._next_anchors) < ANCHORS:
+            self._next_anchors.append(product_id)
+        if self.done:
+            self._check_anchor_order(product_id)
+            return False
+        if self.everything:
+            return True
+        if product_id in self.bookmark.anchors:
+            self._meet_anchor(position, self.bookmark.anchors.index(product_id), beyond_head)
+        else:
+            self._candidate = None
+            if self._limit is not None and position >= self._limit:
+                self._stop("band")
+                return False
+        if beyond_head:
+            self.counts.earlier_days += 1
+        return True
+
+    def _meet_anchor(self, position: int, index: int, beyond_head: bool) -> None:  # noqa: FBT001
+        candidate, self._candidate = self._candidate, None
+        if not beyond_head or position < self._lowest_stop:
+            return  # back on top (restocked): above the frozen part
+        if candidate is not None and candidate[0] < index and candidate[1] == position - 1:
+            self._stop("anchor")
+            self._anchor_met = index
+            return
+        self._candidate = (index, position)
+
+    def _stop(self, reason: str) -> None:
+        self.done = True
+        self.stopped_by = reason
+
+    def _check_order(self, position: int, product_id: int) -> None:
+        """Ids ascend inside a day: a break marks a block start (and the head's end)."""
+        previous, self._previous_id = self._previous_id, product_id
+        if previous is None or product_id > previous:
+            return
+        if self._head_end is None:
+            self._head_end = position  # no facet: the first break ends the head block
+        elif self._bands is not None and self._breaks_a_single_day(position):
+            self.counts.order_breaks += 1
+
+    def _breaks_a_single_day(self, position: int) -> bool:
+        """A break inside the Today or the Yesterday band, each one day."""
+        assert self._bands is not None  # noqa: S101 - callers check
+        today, yesterday = self._bands["1"], self._bands["2"]
+        return 0 < position < today or today < position < yesterday
+
+    def _check_anchor_order(self, product_id: int) -> None:
+        """After the stop: an earlier anchor further down means the frozen part moved."""
+        anchors = self.bookmark.anchors
+        met = self._anchor_met
+        if met is not None and product_id in anchors and anchors.index(product_id) < met:
+            self.counts.order_breaks += 1

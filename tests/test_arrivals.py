@@ -1,0 +1,348 @@
+"""The incremental scan on bare listings: a model of the real API's order, and real pages.
+
+The model follows what real pages show (``tap_asos/arrivals.py``): day blocks newest
+first, ids ascending inside a day, ids given at creation (any value), restocked
+products back in today's block with their old id, products leaving.  Hypothesis
+draws the history; every run must emit every product that entered the listing since
+the run before it.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import typing as t
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from tap_asos.arrivals import ANCHORS, ArrivalScan, Bookmark, band_counts, band_limit
+
+SAMPLES = Path(__file__).parent.parent.parent / "shared" / "asos-api" / "samples"
+EPOCH = datetime(2026, 11, 1, 9, 0, tzinfo=timezone.utc)
+BAND_DAYS = (
+    ("1", "Today", 1),
+    ("2", "Yesterday", 2),
+    ("3", "7", 7),
+    ("4", "14", 14),
+    ("5", "28", 28),
+)
+
+
+@dataclass
+class Listing:
+    """One store x category as the real API orders it, moved by events."""
+
+    day: int = 0
+    listed_day: dict[int, int] = field(default_factory=dict)  # present products
+    gone: set[int] = field(default_factory=set)
+
+    def arrive(self, product_id: int) -> None:
+        self.listed_day[product_id] = self.day
+
+    def leave(self, product_id: int) -> None:
+        self.listed_day.pop(product_id, None)
+        self.gone.add(product_id)
+
+    def come_back(self, product_id: int) -> None:
+        self.gone.discard(product_id)
+        self.listed_day[product_id] = self.day  # back in today's block, old id
+
+    def order(self) -> list[int]:
+        return sorted(self.listed_day, key=lambda i: (-self.listed_day[i], i))
+
+    def payload(self, *, facet: bool) -> dict[str, t.Any]:
+        if not facet:
+            return {"itemCount": len(self.listed_day), "facets": []}
+        ages = [self.day - d for d in self.listed_day.values()]
+        values = [
+            {"id": v, "name": n, "count": sum(a < days for a in ages)} for v, n, days in BAND_DAYS
+        ]
+        return {
+            "itemCount": len(self.listed_day),
+            "facets": [{"id": "freshness_band", "facetValues": values}],
+        }
+
+
+def run_scan(
+    listing: Listing, bookmark: Bookmark, now: datetime, page_size: int, *, facet: bool
+) -> tuple[set[int], ArrivalScan, int]:
+    """Page through the listing as the tap does; return emitted ids, the scan, pages read."""
+    scan = ArrivalScan(bookmark, now)
+    order, payload = listing.order(), listing.payload(facet=facet)
+    emitted: set[int] = set()
+    pages = 0
+    for offset in range(0, len(order), page_size):
+        page = [{"id": i} for i in order[offset : offset + page_size]]
+        pages += 1
+        emitted |= {p["id"] for _position, p in scan.feed(page, payload)}
+        if scan.done:
+            break
+    return emitted, scan, pages
+
+
+# A history: per day, a list of events; "run" runs the tap at that moment.
+EVENT = st.one_of(
+    st.tuples(st.just("arrive"), st.integers(1, 10**9)),
+    st.tuples(st.just("leave"), st.integers(0, 10**6)),
+    st.tuples(st.just("back"), st.integers(0, 10**6)),
+    st.tuples(st.just("run"), st.just(0)),
+)
+HISTORY = st.lists(st.lists(EVENT, max_size=14), min_size=1, max_size=7)
+INITIAL = st.lists(st.tuples(st.integers(1, 10**9), st.integers(-40, 0)), max_size=60)
+
+
+def replay(
+    initial: list[tuple[int, int]],
+    history: list[list[tuple[str, int]]],
+    page_size: int,
+    *,
+    facet: bool,
+    upgrade_at: int | None = None,
+) -> list[tuple[set[int], set[int], ArrivalScan, int, int]]:
+    """Play a history; per run: (emitted, entered since the last run, scan, pages, reach).
+
+    Runs after which two or more of the bookmark's anchors came back on top are left
+    out: the one case the scan cannot tell from a listing in place (README, Incremental).
+    """
+    listing = Listing()
+    for product_id, day in initial:
+        listing.listed_day[product_id] = day
+    bookmark = Bookmark()
+    entered: set[int] = set(listing.listed_day)
+    runs: list[tuple[set[int], set[int], ArrivalScan, int, int]] = []
+    last_run_day: int | None = None
+    moved_anchors = 0  # anchors of the bookmark that came back on top since the last run
+    for day, events in enumerate(history):
+        listing.day = day
+        for minute, (kind, value) in enumerate(events):
+            present = listing.order()
+            if kind == "arrive" and value not in listing.listed_day and value not in listing.gone:
+                listing.arrive(value)
+                entered.add(value)
+            elif kind == "leave" and present:
+                listing.leave(present[value % len(present)])
+            elif kind == "back" and listing.gone:
+                returning = sorted(listing.gone)[value % len(listing.gone)]
+                listing.come_back(returning)
+                entered.add(returning)
+                moved_anchors += returning in bookmark.anchors
+            elif kind == "run":
+                now = EPOCH + timedelta(days=day, minutes=minute)
+                if upgrade_at is not None and len(runs) == upgrade_at:
+                    bookmark = Bookmark((), bookmark.checked_at)  # state of an older release
+                # What a run must read: every block from the last run's day on.
+                reach = sum(
+                    1
+                    for d in listing.listed_day.values()
+                    if last_run_day is None or d >= last_run_day
+                )
+                emitted, scan, pages = run_scan(listing, bookmark, now, page_size, facet=facet)
+                if moved_anchors < 2:
+                    runs.append((emitted, entered & set(listing.listed_day), scan, pages, reach))
+                bookmark = scan.next_bookmark()
+                entered = set()
+                last_run_day = day
+                moved_anchors = 0
+    return runs
+
+
+@settings(max_examples=300, deadline=None)
+@given(INITIAL, HISTORY, st.integers(1, 6), st.booleans())
+def test_every_run_emits_every_product_that_entered_since_the_last(
+    initial: list[tuple[int, int]],
+    history: list[list[tuple[str, int]]],
+    page_size: int,
+    facet: bool,
+) -> None:
+    for emitted, entered, scan, _pages, _reach in replay(initial, history, page_size, facet=facet):
+        assert entered <= emitted, f"lost {sorted(entered - emitted)} ({scan.stopped_by})"
+        assert scan.counts.order_breaks == 0  # the model keeps the day-block rule
+
+
+@settings(max_examples=150, deadline=None)
+@given(INITIAL, HISTORY, st.integers(1, 6), st.integers(0, 3))
+def test_state_of_an_older_release_is_upgraded_without_loss(
+    initial: list[tuple[int, int]],
+    history: list[list[tuple[str, int]]],
+    page_size: int,
+    upgrade_at: int,
+) -> None:
+    for emitted, entered, _scan, _pages, _reach in replay(
+        initial, history, page_size, facet=True, upgrade_at=upgrade_at
+    ):
+        assert entered <= emitted
+
+
+@settings(max_examples=300, deadline=None)
+@given(INITIAL, HISTORY, st.integers(1, 6), st.booleans())
+def test_a_run_reads_about_what_is_new_and_no_more(
+    initial: list[tuple[int, int]],
+    history: list[list[tuple[str, int]]],
+    page_size: int,
+    facet: bool,
+) -> None:
+    runs = replay(initial, history, page_size, facet=facet)
+    for index, (_emitted, _entered, scan, pages, reach) in enumerate(runs):
+        if index == 0 or scan.stopped_by != "anchor" or not facet:
+            continue
+        # The blocks since the last run's day, then the page holding the anchor pair.
+        assert pages <= math.ceil((reach + 2) / page_size) + 1
+
+
+def _sample_pages(name: str) -> dict[str, t.Any]:
+    return t.cast("dict[str, t.Any]", json.loads((SAMPLES / name).read_text()))
+
+
+def test_real_pages_show_day_blocks_of_ascending_ids_sized_by_the_facet() -> None:
+    page = _sample_pages("products-v2-list-category-2023.json")
+    ids = [p["id"] for p in page["products"]]
+    breaks = [i for i in range(1, len(ids)) if ids[i] < ids[i - 1]]
+    bands = band_counts(page)
+    assert bands is not None
+    assert breaks[:2] == [bands["1"], bands["2"]] == [17, 31]
+    # Ids do not grow with go-live: Yesterday's block reaches below and above Today's.
+    today, yesterday = ids[:17], ids[17:31]
+    assert min(yesterday) < min(today) < max(today) < max(yesterday)
+    scan = ArrivalScan(Bookmark(), EPOCH)
+    scan.feed(page["products"], page)
+    assert scan.counts.order_breaks == 0
+
+
+def test_real_new_arrivals_replayed_in_their_real_order_are_all_emitted() -> None:
+    """Day 1 serves the real page without its Today and Yesterday blocks, day 2 all of it."""
+    page = _sample_pages("products-v2-list-category-2023.json")
+    products = page["products"]
+    for facet in (True, False):
+        for page_size in (12, 5, 48):
+            day1 = products[31:]
+            # The same listing a day earlier, without those 31; its bands are not known.
+            body1 = {"itemCount": page["itemCount"] - 31, "facets": []}
+            first = ArrivalScan(Bookmark(), EPOCH)
+            for offset in range(0, len(day1), page_size):
+                first.feed(day1[offset : offset + page_size], body1)
+            body2 = page if facet else {"itemCount": page["itemCount"], "facets": []}
+            second = ArrivalScan(first.next_bookmark(), EPOCH + timedelta(days=1))
+            emitted: set[int] = set()
+            for offset in range(0, len(products), page_size):
+                emitted |= {
+                    p["id"] for _, p in second.feed(products[offset : offset + page_size], body2)
+                }
+                if second.done:
+                    break
+            new = {p["id"] for p in products[:31]}
+            assert new <= emitted, (facet, page_size, len(new - emitted))
+            assert second.stopped_by == "anchor"
+            # It stops on the anchors: most of the older part is not emitted again.
+            assert len(emitted - new) < len(day1)
+
+
+def test_the_bookmark_is_a_few_anchors_whatever_the_listing_size() -> None:
+    small, large = Listing(), Listing()
+    for i in range(30):
+        small.listed_day[i * 7919 % 1000] = -(i // 5)
+    for i in range(30_000):
+        large.listed_day[i * 7919 % 1_000_003] = -(i // 500)
+    sizes = []
+    for listing in (small, large):
+        _, scan, _ = run_scan(listing, Bookmark(), EPOCH, 48, facet=True)
+        state = json.dumps(scan.next_bookmark().to_state())
+        assert len(scan.next_bookmark().anchors) == ANCHORS
+        sizes.append(len(state))
+    assert max(sizes) < 150
+
+
+def test_an_anchor_back_on_top_is_a_restock_not_the_stop() -> None:
+    listing = Listing(day=0, listed_day={5: 0, 9: 0, 3: -1, 8: -1, 1: -2, 2: -2, 4: -3})
+    _, first, _ = run_scan(listing, Bookmark(), EPOCH, 2, facet=True)
+    assert first.next_bookmark().anchors == (3, 8, 1, 2, 4)
+    listing.day = 1
+    listing.leave(3)
+    listing.come_back(3)  # restocked: on top today, old id
+    listing.arrive(7)
+    emitted, second, _ = run_scan(
+        listing, first.next_bookmark(), EPOCH + timedelta(days=1), 2, facet=True
+    )
+    assert {3, 7, 5, 9} <= emitted
+    assert second.stopped_by == "anchor"
+    assert not {2, 4} & emitted  # the frozen part below the anchor pair 8, 1
+
+
+def test_a_visible_break_of_the_day_order_is_counted() -> None:
+    body = {
+        "facets": [
+            {
+                "id": "freshness_band",
+                "facetValues": [{"id": "1", "count": 4}, {"id": "2", "count": 6}],
+            }
+        ]
+    }
+    scan = ArrivalScan(Bookmark(), EPOCH)
+    scan.feed([{"id": i} for i in (1, 5, 3, 9, 2, 4, 1)], body)
+    assert scan.counts.order_breaks == 1  # 5 -> 3 inside Today; 9 -> 2 is the block edge
+
+
+def test_band_limit_covers_the_last_run_with_two_days_to_spare() -> None:
+    bands = {"1": 3, "2": 5, "3": 20, "4": 40, "5": 90}
+    now = EPOCH + timedelta(days=30)
+    assert band_limit(bands, now, now) == 20  # same day: 3 days with the margin
+    assert band_limit(bands, now - timedelta(days=4), now) == 20
+    assert band_limit(bands, now - timedelta(days=5), now) == 40
+    assert band_limit(bands, now - timedelta(days=25), now) == 90
+    assert band_limit(bands, now - timedelta(days=26), now) is None
+    assert band_limit(None, now, now) is None
+    assert band_limit(bands, None, now) is None
+
+
+def test_bookmark_round_trips_and_reads_state_of_an_older_release() -> None:
+    bookmark = Bookmark((4, 5, 6), EPOCH)
+    assert Bookmark.from_state(json.loads(json.dumps(bookmark.to_state()))) == bookmark
+    old = {
+        "replication_key": "id",
+        "replication_key_value": 203888938,
+        "checked_at": EPOCH.isoformat(),
+    }
+    assert Bookmark.from_state(old) == Bookmark((), EPOCH)
+    assert Bookmark.from_state({}) == Bookmark()
+
+
+def test_two_anchors_back_on_top_today_are_not_taken_for_the_frozen_part() -> None:
+    listing = Listing(day=0, listed_day={9: 0, 3: -1, 8: -1, 1: -2, 2: -2, 4: -3})
+    _, first, _ = run_scan(listing, Bookmark(), EPOCH, 3, facet=True)
+    listing.day = 1
+    for product_id in (3, 8):  # both restocked today: adjacent, in order, in Today
+        listing.leave(product_id)
+        listing.come_back(product_id)
+    listing.leave(2)
+    listing.leave(4)  # sold out: the frozen part may have moved up to the top
+    listing.arrive(10)
+    emitted, second, _ = run_scan(
+        listing, first.next_bookmark(), EPOCH + timedelta(days=1), 3, facet=True
+    )
+    assert listing.order() == [3, 8, 10, 9, 1]
+    assert {3, 8, 10, 9} <= emitted
+    assert second.stopped_by != "anchor"  # 1 alone: the bands bound the read
+
+
+def test_two_anchors_back_in_the_last_runs_day_are_not_taken_for_the_frozen_part() -> None:
+    # Monday's run sees [9 | 3, 8, 1, 2, 4]; later on Monday 3 and 8 are restocked and
+    # 10 arrives; on Tuesday (nothing new yet) the listing is [3, 8, 9, 10 | 1, 2, 4].
+    # The frozen part had 5 products and can only have lost some: with 7 listed, it
+    # starts at position 2 or lower, so the pair (3, 8) above it is not the stop.
+    listing = Listing(day=0, listed_day={9: 0, 3: -1, 8: -1, 1: -2, 2: -2, 4: -3})
+    _, first, _ = run_scan(listing, Bookmark(), EPOCH, 3, facet=True)
+    assert first.next_bookmark().frozen == 5
+    for product_id in (3, 8):
+        listing.leave(product_id)
+        listing.come_back(product_id)
+    listing.arrive(10)
+    listing.day = 1
+    emitted, second, _ = run_scan(
+        listing, first.next_bookmark(), EPOCH + timedelta(days=1), 3, facet=True
+    )
+    assert listing.order() == [3, 8, 9, 10, 1, 2, 4]
+    assert {3, 8, 9, 10} <= emitted
+    assert second.stopped_by == "anchor"
