@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import io
+import itertools
 import json
 import os
 import subprocess
@@ -95,7 +96,12 @@ def run_tap(
         tap.sync_all()
     out.flush()
     out.seek(0)
-    messages = [json.loads(line) for line in out.read().splitlines() if line.strip()]
+    return sync_result(out.read(), err.getvalue())
+
+
+def sync_result(stdout: str, stderr: str) -> SyncResult:
+    """Sort a run's Singer output into records per stream and STATE values."""
+    messages = [json.loads(line) for line in stdout.splitlines() if line.strip()]
     records: dict[str, list[dict[str, t.Any]]] = defaultdict(list)
     states = []
     for message in messages:
@@ -103,9 +109,46 @@ def run_tap(
             records[message["stream"]].append(message["record"])
         elif message["type"] == "STATE":
             states.append(message["value"])
-    return SyncResult(
-        messages=messages, stderr=err.getvalue(), records=dict(records), states=states
+    return SyncResult(messages=messages, stderr=stderr, records=dict(records), states=states)
+
+
+def run_cli(
+    config: dict[str, t.Any],
+    workdir: Path,
+    *args: str,
+    state: dict[str, t.Any] | None = None,
+    env: dict[str, str] | None = None,
+) -> subprocess.CompletedProcess[str]:
+    """Run the ``tap-asos`` command (config and state as files in ``workdir``)."""
+    path = workdir / "config.json"
+    path.write_text(json.dumps(config))
+    extra: list[str] = []
+    if state is not None:
+        (workdir / "state.json").write_text(json.dumps(state))
+        extra = ["--state", str(workdir / "state.json")]
+    return subprocess.run(
+        [str(Path(sys.executable).with_name("tap-asos")), "--config", str(path), *extra, *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        env={**os.environ, **(env or {})},
+        cwd=workdir,
     )
+
+
+def metric_points(log_text: str, metric: str) -> list[dict[str, t.Any]]:
+    """The SDK metric points named ``metric`` in a run's log, in order.
+
+    The SDK logs one ``http_request_duration`` point per HTTP request, tagged with the
+    endpoint and the partition (``context``) it was made for.
+    """
+    points = []
+    for line in log_text.splitlines():
+        _, marker, body = line.partition("METRIC: ")
+        if marker and (point := json.loads(body))["metric"] == metric:
+            points.append(point)
+    return points
 
 
 def api_get(url: str, api_key: str, path: str, **params: t.Any) -> t.Any:
@@ -213,3 +256,39 @@ def side_venv(venv: Path, *packages: str) -> Path:
         )
         stamp.touch()
     return python
+
+
+def requested_partitions(log_text: str, stream: str, key: str) -> list[t.Any]:
+    """The partition ``key`` of each HTTP request a stream made for a partition, in order."""
+    # Requests made outside a partition (category discovery) carry no context tag.
+    return [
+        p["tags"]["context"][key]
+        for p in metric_points(log_text, "http_request_duration")
+        if p["tags"]["stream"] == stream and "context" in p["tags"]
+    ]
+
+
+@dataclass
+class PartitionRounds:
+    """Which partitions successive runs finished, from the order they request them in.
+
+    A partition is finished once a run requests another one after it: the last one a
+    run requests may have been cut short (by a budget) and resumed by the next run.
+    """
+
+    partitions: set[t.Any]
+    done: set[t.Any] = field(default_factory=set)
+    current: t.Any = None
+
+    def rereads(self, order: Iterable[t.Any]) -> list[t.Any]:
+        """Finished partitions a run requested again before every partition was finished."""
+        again = []
+        for partition, _ in itertools.groupby(order):
+            if self.current is not None and partition != self.current:
+                self.done.add(self.current)
+            if self.done == self.partitions:
+                break  # the round is over: the next one checks every partition again
+            if partition in self.done:
+                again.append(partition)
+            self.current = partition
+        return again

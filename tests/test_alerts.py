@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from tap_asos.alerts import alert_reasons
-from tests.helpers import api_get, tap_config
+from tests.helpers import api_get, catalog_for, run_cli, tap_config
 
 if t.TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -111,7 +111,7 @@ def test_failure_low_quota_and_empty_runs_alert_without_secrets(
     tmp_path: Path,
     receiver: Receiver,
 ) -> None:
-    server = make_sandbox(products=300, api_keys=(SECRET,), quota=60)
+    server = make_sandbox(products=300, api_keys=(SECRET,), quota=100)
     base = tap_config(
         server.url,
         SECRET,
@@ -120,18 +120,32 @@ def test_failure_low_quota_and_empty_runs_alert_without_secrets(
         category_ids=[8799],
         max_products_per_partition=5,
     )
-    low = _run(base, tmp_path)
+    low = run_cli(base, tmp_path)
     assert low.returncode == 0
+    assert '"type":"RECORD"' in low.stdout
+    # Empty: the products of the first run, resumed from its state, with no new arrivals.
+    state = [json.loads(x)["value"] for x in low.stdout.splitlines() if '"type":"STATE"' in x]
+    (tmp_path / "catalog.json").write_text(json.dumps(catalog_for(base, select=["products"])))
+    empty = run_cli(base, tmp_path, "--catalog", str(tmp_path / "catalog.json"), state=state[-1])
+    assert empty.returncode == 0, empty.stderr[-2000:]
+    assert '"type":"RECORD"' not in empty.stdout
     server.set_faults({"rules": [{"kind": "503", "path": "/products/v2/list"}]})
-    failed = _run({**base, "max_retries": 1}, tmp_path)
+    failed = run_cli({**base, "max_retries": 1}, tmp_path)
     assert failed.returncode == 3
-    assert len(receiver.bodies) == 2
-    assert "API quota low" in receiver.bodies[0]["text"]
-    assert "run failed" in receiver.bodies[1]["text"]
-    assert receiver.bodies[1]["summary"]["status"] == "failed"
+    # One alert per run, each with its reasons (named up to their first colon).
+    assert [[r.split(":")[0] for r in body["reasons"]] for body in receiver.bodies] == [
+        ["API quota low"],
+        ["API quota low", "run extracted no records"],
+        ["run failed", "API quota low"],
+    ]
+    assert "run extracted no records" in receiver.bodies[1]["text"]
+    assert receiver.bodies[1]["summary"]["records"] == 0
+    assert receiver.bodies[1]["summary"]["status"] == "succeeded"
+    assert "run failed" in receiver.bodies[2]["text"]
+    assert receiver.bodies[2]["summary"]["status"] == "failed"
     dump = json.dumps(receiver.bodies)
     assert SECRET not in dump
-    assert receiver.url not in low.stderr + failed.stderr
+    assert receiver.url not in low.stderr + empty.stderr + failed.stderr
 
 
 def test_reasons() -> None:

@@ -103,10 +103,36 @@ def test_monthly_quota_is_not_retried(make_sandbox: Callable[..., SandboxServer]
 def test_client_rate_limit_keeps_the_sandbox_limit(
     make_sandbox: Callable[..., SandboxServer],
 ) -> None:
-    server = make_sandbox(rate_limit_per_second=20)
-    config = _products_config(server, requests_per_second=15)
-    assert _sync_products(config) == _expected(server, config)
-    assert "429" not in server.stats()["by_status"]
+    # The gateway refuses more than `limit` requests in any second. The run below makes
+    # well over that many (listing pages, then one detail call per product, several in
+    # flight at once): at 16/s it stays under; the control, without a client limit, not.
+    limit = 20
+    server = make_sandbox(rate_limit_per_second=limit)
+    config = tap_config(
+        server.url,
+        server.api_key,
+        category_ids=[8799],
+        page_size=10,
+        max_products_per_partition=30,
+        max_concurrency=4,
+    )
+    catalog = catalog_for(config, select=["products", "product_details"])
+
+    result = run_tap({**config, "requests_per_second": 16}, catalog=catalog)
+    stats = server.stats()
+    products = sorted(r["id"] for r in result.records["products"])
+    assert len(products) == 30
+    assert sorted(r["id"] for r in result.records["product_details"]) == products
+    assert stats["requests_total"] > limit * 3 // 2, "too few requests to test the limit"
+    assert "429" not in stats["by_status"]
+
+    # Control: the same run without the client limit, on a fresh sandbox, is refused
+    # (no retries: fail fast).
+    control = make_sandbox(rate_limit_per_second=limit)
+    unlimited = {**config, "api_url": control.url, "requests_per_second": 0, "max_retries": 0}
+    with pytest.raises(RetriableAPIError, match="429"):
+        run_tap(unlimited, catalog=catalog)
+    assert control.stats()["by_status"].get("429", 0) > 0
 
 
 def test_requests_carry_rapidapi_headers_and_user_agent(sandbox: SandboxServer) -> None:

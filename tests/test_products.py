@@ -124,24 +124,70 @@ def test_state_of_an_older_release_is_upgraded_without_losing_arrivals(
 
 def test_budget_stops_cleanly_and_the_next_run_resumes(
     make_sandbox: Callable[..., SandboxServer],
+    tmp_path_factory: pytest.TempPathFactory,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
+    # Judged from outside: the requests the sandbox answered, the records emitted, and
+    # the partition of each listing request (the SDK logs a metric point per request).
+    import json
+    import math
+
+    from tests.helpers import PartitionRounds, requested_partitions, run_cli, sync_result
+
+    def answered() -> tuple[int, int]:
+        """Requests the sandbox has answered: all, and listing pages."""
+        stats = server.stats()
+        return stats["requests_total"], stats["by_path"].get("/products/v2/list", 0)
+
     server = make_sandbox()
     config = tap_config(server.url, server.api_key)
     catalog = catalog_for(config, select=["products"])
-    full = {
-        (r["categoryId"], r["id"]) for r in run_tap(config, catalog=catalog).records["products"]
-    }
+    with caplog.at_level("INFO"):
+        unlimited = run_tap(config, catalog=catalog)
+    full = {(r["categoryId"], r["id"]) for r in unlimited.records["products"]}
+    order = requested_partitions(caplog.text, "products", "categoryId")
+    pages = answered()[1]
+    assert len(order) == pages
 
-    budget = {**config, "max_requests": 12}
-    seen: set[tuple[int, int]] = set()
-    state: dict[str, t.Any] | None = None
-    for _ in range(30):
-        result = run_tap(budget, catalog=catalog, state=state)
-        seen |= {(r["categoryId"], r["id"]) for r in result.records.get("products", [])}
-        state = result.final_state
-        if seen == full:
+    # The first budgeted run, as a scheduler starts it: it stops at the budget, exit 0.
+    budget = 12
+    limited = {**config, "max_requests": budget}
+    workdir = tmp_path_factory.mktemp("budget")
+    (workdir / "catalog.json").write_text(json.dumps(catalog))
+    before = answered()
+    cli = run_cli(limited, workdir, "--catalog", str(workdir / "catalog.json"))
+    after = answered()
+    assert cli.returncode == 0, cli.stderr[-2000:]
+    assert after[0] - before[0] == budget, "the first run did not stop at the budget"
+    summary = json.loads(cli.stderr.split("Run summary: ", 1)[1].splitlines()[0])
+    assert summary["status"] == "stopped_at_budget"
+    result = sync_result(cli.stdout, cli.stderr)
+    seen = {(r["categoryId"], r["id"]) for r in result.records["products"]}
+    assert seen, "the first run emitted nothing"
+    assert seen < full, "the first run read everything despite the budget"
+
+    # Later runs resume; until every partition is finished none is listed again.
+    rounds = PartitionRounds(set(order))
+    order = requested_partitions(cli.stderr, "products", "categoryId")
+    runs = 1
+    while True:
+        assert len(order) == after[1] - before[1], "a listing request without its metric"
+        again = rounds.rereads(order)
+        assert not again, f"run {runs} re-read finished partitions {again}"
+        if seen == full or runs == 20:
             break
+        before = answered()
+        caplog.clear()
+        with caplog.at_level("INFO"):
+            result = run_tap(limited, catalog=catalog, state=result.final_state)
+        after = answered()
+        runs += 1
+        assert after[0] - before[0] <= budget, f"run {runs} went over the budget"
+        order = requested_partitions(caplog.text, "products", "categoryId")
+        seen |= {(r["categoryId"], r["id"]) for r in result.records.get("products", [])}
     assert seen == full
+    # Every page must be read once, at most `budget` requests a run.
+    assert runs >= math.ceil(pages / budget) > 1
 
 
 def test_full_table_budget_resumes_the_same_snapshot(

@@ -25,8 +25,20 @@ def test_children_follow_the_products_emitted(sandbox: SandboxServer) -> None:
     stock = result.records["stock_prices"]
     assert Counter(r["id"] for r in details) == Counter(product_ids)
     assert {r["productId"] for r in stock} == product_ids
-    assert all(len(r["variants"]) >= 0 and r["store"] == "US" for r in stock)
     assert all(r["variants"] and r["store"] == "US" for r in details)
+    assert all(r["store"] == "US" for r in stock)
+    # The details say which products have stock: those must come back with their variants
+    # (only a product with no stock at all has none), each one a variant of that product.
+    detail_of = {r["id"]: r for r in details}
+    in_stock = {pid for pid, r in detail_of.items() if r["isInStock"]}
+    assert len(in_stock) > len(product_ids) // 2
+    for record in stock:
+        product = detail_of[record["productId"]]
+        stock_variants = {v["variantId"]: v["isInStock"] for v in record["variants"]}
+        if product["isInStock"]:
+            assert stock_variants, f"product {product['id']} has stock but no variants"
+        detail_variants = {v["id"]: v["isInStock"] for v in product["variants"]}
+        assert stock_variants.items() <= detail_variants.items(), product["id"]
 
 
 def test_stock_prices_are_batched(make_sandbox: Callable[..., SandboxServer]) -> None:
