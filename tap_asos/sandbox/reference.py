@@ -12,7 +12,7 @@ from tap_asos.sandbox.config import (
     NAVIGATION,
     SIZE_SCHEMAS,
 )
-from tap_asos.sandbox.payloads import guid, slugify
+from tap_asos.sandbox.payloads import brand_category_id, guid, slugify
 
 Json = dict[str, t.Any]
 
@@ -69,18 +69,24 @@ def _nav_node(
     link: Json | None,
     children: list[Json],
     priority: int,
+    *,
+    exclusions: tuple[str, ...] = (),
+    subtitle: str | None = None,
+    image: str | None = None,
+    style: str = "dark",
 ) -> Json:
     return {
         "id": guid("nav", key),
         "alias": slugify(key) if node_type == "container" else None,
         "type": node_type,
-        "channelExclusions": [],
+        # Channels that do not show the node ("apps", "webLarge", "webSmall").
+        "channelExclusions": list(exclusions),
         "webLargePriority": priority,
         "content": {
             "title": title,
-            "subTitle": None,
-            "webLargeImageUrl": None,
-            "mobileImageUrl": None,
+            "subTitle": subtitle,
+            "webLargeImageUrl": image,
+            "mobileImageUrl": image,
         },
         "display": {
             "webLargeTemplateId": 1,
@@ -92,7 +98,7 @@ def _nav_node(
         }
         if node_type == "container"
         else None,
-        "style": {"webLargeStyleType": None, "mobileStyleType": None},
+        "style": {"webLargeStyleType": style, "mobileStyleType": "dark"},
         "link": link,
         "children": children,
     }
@@ -141,39 +147,99 @@ def categories() -> Json:
             },
             [],
             len(groups),
+            exclusions=("apps", "webSmall"),
+            subtitle="FINAL DISCOUNTS!",
+            image=f"https://images.asos-media.com/navigation/{gender.lower()}_sale",
+            style="sale",
         )
-        navigation.append(_nav_node(gender, gender, "container", None, [*group_nodes, sale], g))
-    brands = [
-        _nav_node(
-            f"brand/{name}",
-            name,
-            "link",
+        all_brands = _nav_node(
+            f"{gender}/brands",
+            "View all brands",
+            "aToZBrands",
             {
                 "linkType": "aToZBrands",
-                "brandSectionAlias": slugify(name),
+                "brandSectionAlias": slugify(f"brands/{gender}"),  # its ``brands`` container
                 "categoryId": None,
-                "webUrl": None,
+                "webUrl": f"https://www.asos.com/{gender.lower()}/a-to-z-of-brands/",
                 "appUrl": None,
             },
             [],
+            len(groups) + 1,
+            exclusions=("webLarge",),
+        )
+        children = [*group_nodes, sale, all_brands]
+        navigation.append(_nav_node(gender, gender, "container", None, children, g))
+    return {"navigation": navigation, "brands": brands(), "footer": footer()}
+
+
+def _link(link_type: str, web_url: str, category_id: int | None = None) -> Json:
+    app_url = None
+    if category_id:
+        app_url = f"asos://category?cid={category_id}"
+    elif web_url.endswith("/gift-vouchers/"):
+        app_url = "gift-vouchers/"  # a few internal footer links carry an app path
+    return {
+        "linkType": link_type,
+        "brandSectionAlias": None,
+        "categoryId": category_id,
+        "webUrl": web_url,
+        "appUrl": app_url,
+    }
+
+
+def brands() -> list[Json]:
+    """The ``brands`` section: an A-Z container per gender, one brand page link each."""
+    return [
+        _nav_node(
+            f"brands/{gender}",
+            f"A-Z {gender}'s Brands",
+            "container",
+            None,
+            [
+                _nav_node(
+                    f"brands/{gender}/{name}",
+                    name,
+                    "link",
+                    _link(
+                        "category",
+                        f"https://www.asos.com/{gender.lower()}/a-to-z-of-brands/"
+                        f"{slugify(name)}/cat/?cid={brand_category_id(b)}",
+                        brand_category_id(b),
+                    ),
+                    [],
+                    0,
+                )
+                for b, (name, _bid) in enumerate(BRANDS)
+            ],
+            g,
+        )
+        for g, gender in enumerate(NAVIGATION)
+    ]
+
+
+FOOTER = {
+    "Help and Information": (
+        ("Help", "internal", "https://www.asos.com/customer-care/"),
+        ("Gift vouchers", "internal", "https://www.asos.com/gift-vouchers/"),
+        ("Track order", "internal", "https://my.asos.com/my-account/orders"),
+    ),
+    "More From ASOS": (("ASOS Marketplace", "external", "https://marketplace.asos.com/"),),
+}
+
+
+def footer() -> list[Json]:
+    """The ``footer`` section: containers of internal and external links."""
+    return [
+        _nav_node(
+            f"footer/{title}",
+            title,
+            "container",
+            None,
+            [
+                _nav_node(f"footer/{title}/{text}", text, "link", _link(kind, url), [], j)
+                for j, (text, kind, url) in enumerate(links)
+            ],
             i,
         )
-        for i, (name, _bid) in enumerate(BRANDS)
+        for i, (title, links) in enumerate(FOOTER.items())
     ]
-    footer = [
-        _nav_node(
-            "footer/help",
-            "Help & FAQs",
-            "link",
-            {
-                "linkType": "external",
-                "brandSectionAlias": None,
-                "categoryId": None,
-                "webUrl": "https://www.asos.com/customer-care/",
-                "appUrl": None,
-            },
-            [],
-            0,
-        ),
-    ]
-    return {"navigation": navigation, "brands": brands, "footer": footer}

@@ -179,7 +179,7 @@ class Sandbox:
             # Upstream serves a listing only so deep; itemCount still tells the total.
             end = min(end, self.config.max_offset)
         page = [] if empty else ks[offset:end]
-        name = LEAF_BY_ID[category_id].title if category_id else ""
+        name = LEAF_BY_ID[category_id].title if category_id else None  # null for a search
         return payloads.listing_envelope(
             name,
             q,
