@@ -302,6 +302,7 @@ class AsosStream(RESTStream[t.Any]):
         self.run_state.count(self.name, "records")
         unknown = row.keys() - self._declared
         if unknown:
+            self.run_state.count_unknown_fields(self.name, unknown)
             for key in unknown:
                 del row[key]
             if new := unknown - self._reported:

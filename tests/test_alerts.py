@@ -146,6 +146,13 @@ def test_reasons() -> None:
         "run failed: x",
         "API quota low: 3 requests left (< 10)",
     ]
+    drift = {"records": 5, "unknown_fields": {"products": {"score": 4, "badge": 1}}}
+    assert alert_reasons(drift, failed=None, quota_threshold=0) == [
+        (
+            "API drift: products records carry fields the schema does not declare, dropped: "
+            "badge (1 records), score (4 records)"
+        )
+    ]
     unreachable = {"records": 5, "streams": {"products": {"unreachable_products": 7}}}
     (reason,) = alert_reasons(unreachable, failed=None, quota_threshold=0)
     assert reason.startswith("7 products lie deeper than max_listing_offset")
