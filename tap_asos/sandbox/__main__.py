@@ -11,6 +11,7 @@ from pathlib import Path
 
 from tap_asos.sandbox.config import SandboxConfig
 from tap_asos.sandbox.server import SandboxServer
+from tap_asos.sandbox.tree import TREES
 
 
 def _latency(text: str) -> tuple[int, int]:
@@ -41,6 +42,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default=SandboxConfig.max_offset,
         help="deepest listing position served, as upstream caps deep offsets; 0 = no cap",
     )
+    parser.add_argument(
+        "--tree",
+        choices=TREES,
+        default=SandboxConfig.tree,
+        help="category tree: small (18 leaves) or real (the real API's size: 573 leaves)",
+    )
     parser.add_argument("--advance-days", type=int, default=0, help="start this many days on")
     parser.add_argument("--faults", type=json.loads, default=None, help="fault spec JSON")
     parser.add_argument("--url-file", type=Path, help="write the URL here once listening")
@@ -59,6 +66,7 @@ def main(argv: list[str] | None = None) -> int:
         latency_ms=args.latency_ms,
         new_per_day=args.new_per_day,
         max_offset=args.max_offset,
+        tree=args.tree,
     )
     server = SandboxServer(config, host=args.host, port=args.port).start()
     if args.advance_days:

@@ -24,6 +24,9 @@ class SandboxConfig:
     # it and no more, while ``itemCount`` still gives the full total (0 = no cap).
     max_offset: int = 5000
     new_per_day: int | None = None
+    # Category tree: "small" (28 navigation nodes, 18 leaves) or "real" (the real API's
+    # size and depth: about 1,050 navigation nodes, 573 leaf categories, 1,316 brand nodes).
+    tree: str = "small"
 
     @property
     def arrivals_per_day(self) -> int:

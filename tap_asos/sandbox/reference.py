@@ -13,6 +13,7 @@ from tap_asos.sandbox.config import (
     SIZE_SCHEMAS,
 )
 from tap_asos.sandbox.payloads import brand_category_id, guid, slugify
+from tap_asos.sandbox.tree import Nav, real_brand_names, real_navigation
 
 Json = dict[str, t.Any]
 
@@ -114,8 +115,10 @@ def _category_link(category_id: int, path: str) -> Json:
     }
 
 
-def categories() -> Json:
+def categories(tree: str = "small") -> Json:
     """Body of /categories/list: navigation per gender, brands and footer."""
+    if tree == "real":
+        return real_categories()
     navigation = []
     for g, (gender, groups) in enumerate(NAVIGATION.items()):
         group_nodes = []
@@ -243,3 +246,96 @@ def footer() -> list[Json]:
         )
         for i, (title, links) in enumerate(FOOTER.items())
     ]
+
+
+# --- the real-size tree (``--tree real``) ---------------------------------------------
+
+
+def _render(node: Nav, key: str, priority: int) -> Json:
+    """A navigation node and its subtree (``key`` gives the stable GUID)."""
+    url = f"https://www.asos.com/{slugify(key)}/"
+    link: Json | None = None
+    if node.link == "category" and node.category is not None:
+        link = _category_link(node.category, slugify(key))
+    elif node.link == "internal":
+        link = _link("internal", url)
+    elif node.link == "aToZBrands":
+        link = {**_link("aToZBrands", url), "brandSectionAlias": slugify("brands/0")}
+    node_type = {"": "container", "aToZBrands": "aToZBrands"}.get(node.link, "link")
+    children = [
+        _render(child, f"{key}/{i}-{child.title}", i) for i, child in enumerate(node.children)
+    ]
+    return _nav_node(
+        key,
+        node.title,
+        node_type,
+        link,
+        children,
+        priority,
+        exclusions=node.exclusions,
+        subtitle=node.subtitle,
+        image=node.image,
+    )
+
+
+REAL_FOOTER = {
+    "Help and Information": (
+        "Help",
+        "Track order",
+        "Delivery",
+        "Returns",
+        "Gift cards",
+        "Students",
+    ),
+    "About ASOS": ("About us", "Careers", "Investors", "Responsibility"),
+    "More From ASOS": ("Mobile apps", "Marketplace", "Gift vouchers", "Black Friday", "Refer"),
+}
+
+
+def real_categories() -> Json:
+    """Body of /categories/list for ``--tree real``: the real API's size and depth."""
+    navigation = [_render(gender, gender.title, g) for g, gender in enumerate(real_navigation())]
+    brand_id = iter(range(40_000, 50_000))
+    brand_sections = [
+        _nav_node(
+            f"brands/{c}",
+            title,
+            "container",
+            None,
+            [
+                _nav_node(
+                    f"brands/{c}/{name}",
+                    name,
+                    "link",
+                    _link("category", f"https://www.asos.com/{slugify(name)}/cat/", cid),
+                    [],
+                    0,
+                )
+                for name, cid in zip(names, brand_id, strict=False)
+            ],
+            c,
+        )
+        for c, (title, names) in enumerate(real_brand_names())
+    ]
+    footer_sections = [
+        _nav_node(
+            f"footer/{title}",
+            title,
+            "container",
+            None,
+            [
+                _nav_node(
+                    f"footer/{title}/{text}",
+                    text,
+                    "link",
+                    _link("internal", f"https://www.asos.com/{slugify(text)}/"),
+                    [],
+                    j,
+                )
+                for j, text in enumerate(links)
+            ],
+            i,
+        )
+        for i, (title, links) in enumerate(REAL_FOOTER.items())
+    ]
+    return {"navigation": navigation, "brands": brand_sections, "footer": footer_sections}

@@ -15,7 +15,7 @@ import msgspec
 from typing_extensions import Self
 
 from tap_asos.sandbox import payloads, reference
-from tap_asos.sandbox.catalog import LEAF_BY_ID, Catalog
+from tap_asos.sandbox.catalog import Catalog
 from tap_asos.sandbox.config import (
     COUNTRIES,
     CURRENCIES,
@@ -135,7 +135,7 @@ class Sandbox:
             raise BadRequestError("Missing required parameter 'country'")
         if country not in {c.country for c in COUNTRIES}:
             raise BadRequestError(f"Unknown country '{country}'")
-        return reference.categories()
+        return reference.categories(self.config.tree)
 
     def listing(
         self, params: Params, query: str, *, empty: bool = False, filters: bool = True
@@ -160,7 +160,7 @@ class Sandbox:
             raise BadRequestError(f"Unknown range '{range_}'")
         if not category_id and not q:
             raise BadRequestError("Either 'categoryId' or 'q' is required")
-        if category_id and category_id not in LEAF_BY_ID:
+        if category_id and category_id not in self.catalog.leaf_by_id:
             raise BadRequestError(f"Unknown categoryId {category_id}")
         colours = frozenset(c - 1 for c in params.ints("base_colour")) if filters else frozenset()
         args = (
@@ -179,7 +179,8 @@ class Sandbox:
             # Upstream serves a listing only so deep; itemCount still tells the total.
             end = min(end, self.config.max_offset)
         page = [] if empty else ks[offset:end]
-        name = LEAF_BY_ID[category_id].title if category_id else None  # null for a search
+        # A search has no category: its categoryName is null.
+        name = self.catalog.leaf_by_id[category_id].title if category_id else None
         return payloads.listing_envelope(
             name,
             q,
