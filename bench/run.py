@@ -4,8 +4,10 @@ Scenarios (sizes are knobs; the defaults finish in a few minutes on 2 cores):
   A  full snapshot of the listings of --products-a products, no injected latency;
   B  listings + details + stock/prices for --products-b products, --latency-ms injected,
      the sandbox limited to --rate requests/s;
-  C  the incremental run after the sandbox advances one day (catalog of scenario A);
-  M  tap-asos peak RSS on scenario A at 10k and 100k products (memory must stay flat).
+  C  the incremental run after the sandbox advances one day, and five (catalog of
+     scenario A): requests, and how many of the products that entered were emitted;
+  M  tap-asos peak RSS and state bytes per partition of a first incremental run (a full
+     read) at 10k and 100k products (memory and state must stay flat).
 Every contender runs in its own process (peers in their own virtualenvs from PyPI, built
 under bench/work/), measured by a small wrapper for CPU seconds and peak RSS; requests
 are counted by the sandbox. Writes bench/results.json and bench/results.md.
@@ -339,39 +341,88 @@ def scenario_b(args: argparse.Namespace, tmp: Path) -> dict[str, dict[str, float
         box.stop()
 
 
+def listing_ids(sandbox: Sandbox, categories: list[int]) -> set[tuple[int, int]]:
+    """(category, id) of every US listing, read straight from the sandbox's API."""
+    found = set()
+    for category in categories:
+        offset = 0
+        while True:
+            page = requests.get(
+                f"{sandbox.url}/products/v2/list",
+                params={"store": "US", "categoryId": category, "offset": offset, "limit": 200},
+                headers={"X-RapidAPI-Key": KEY, "X-RapidAPI-Host": "asos2.p.rapidapi.com"},
+                timeout=30,
+            ).json()
+            found |= {(category, p["id"]) for p in page["products"]}
+            offset += 200
+            if offset >= page["itemCount"] or not page["products"]:
+                break
+    return found
+
+
+def emitted_ids(out: Path) -> set[tuple[int, int]]:
+    """(category, id) of the products records a run wrote."""
+    found = set()
+    for line in out.read_text().splitlines():
+        if line.startswith('{"type":"RECORD","stream":"products"'):
+            record = json.loads(line)["record"]
+            found.add((record["categoryId"], record["id"]))
+    return found
+
+
+def last_state(out: Path) -> dict[str, t.Any]:
+    """The value of the last STATE message a run wrote."""
+    states = [line for line in out.read_text().splitlines() if '"type":"STATE"' in line]
+    return t.cast("dict[str, t.Any]", json.loads(states[-1])["value"])
+
+
 def scenario_c(args: argparse.Namespace, tmp: Path) -> dict[str, dict[str, float]]:
-    """The second, incremental run after one day of new arrivals."""
+    """The incremental run after one day (and after five) of new arrivals and restocks."""
     box = Sandbox(args.products_a)
     try:
         cats = box.categories()
         first = tmp / "c-first.out"
         measure(tap_asos(box, tmp, ["products"], "INCREMENTAL"), box, first)
-        states = [line for line in first.read_text().splitlines() if '"type":"STATE"' in line]
         state = tmp / "c-state.json"
-        state.write_text(json.dumps(json.loads(states[-1])["value"]))
+        state.write_text(json.dumps(last_state(first)))
+        before = listing_ids(box, cats)
         rows = {}
-        for name, command in (
-            ("tap-asos", tap_asos(box, tmp, ["products"], "INCREMENTAL", state=state)),
-            ("tap-rest-api-msdk", msdk(box, tmp, cats)),
-            ("floor", floor(box, tmp, cats)),
+        incremental = tap_asos(box, tmp, ["products"], "INCREMENTAL", state=state)
+        for name, days, command in (
+            ("tap-asos", 1, incremental),
+            ("tap-asos, five days on", 5, incremental),
+            ("tap-rest-api-msdk", 1, msdk(box, tmp, cats)),
+            ("floor", 1, floor(box, tmp, cats)),
         ):
             box.call("POST", "reset")
-            box.call("POST", "advance?days=1")
-            rows[name] = rates(measure(command, box, tmp / f"c-{name}.out", reset=False))
+            box.call("POST", f"advance?days={days}")
+            out = tmp / f"c-{name.split(',')[0]}-{days}.out"
+            row = rates(measure(command, box, out, reset=False))
+            if name.startswith("tap-asos"):
+                new = listing_ids(box, cats) - before  # arrivals and restocks
+                row["new_in_listings"] = len(new)
+                row["new_emitted"] = len(new & emitted_ids(out))
+            rows[name] = row
         return rows
     finally:
         box.stop()
 
 
 def scenario_m(args: argparse.Namespace, tmp: Path) -> dict[str, dict[str, float]]:
-    """tap-asos peak RSS at two catalog sizes."""
+    """tap-asos peak RSS and incremental state size at two catalog sizes.
+
+    The run is the first incremental one, which reads every listing as a snapshot does.
+    """
     rows = {}
     for size in (args.memory_small, args.memory_large):
         box = Sandbox(size)
         try:
-            rows[f"tap-asos {size:,} products"] = rates(
-                measure(tap_asos(box, tmp, ["products"], "FULL_TABLE"), box, tmp / "m.out")
-            )
+            out = tmp / "m.out"
+            row = rates(measure(tap_asos(box, tmp, ["products"], "INCREMENTAL"), box, out))
+            partitions = last_state(out)["bookmarks"]["products"]["partitions"]
+            sizes = [len(json.dumps(p, separators=(",", ":"))) for p in partitions]
+            row["state_bytes_per_partition"] = max(sizes)
+            rows[f"tap-asos {size:,} products"] = row
         finally:
             box.stop()
     return rows
@@ -403,7 +454,7 @@ TITLES = {
     "A": "A. full snapshot of the listings",
     "B": "B. listings + details + stock/prices, latency and a rate limit",
     "C": "C. incremental run after one day of new arrivals",
-    "M": "M. tap-asos peak memory, small vs large catalog",
+    "M": "M. tap-asos peak memory and state size, small vs large catalog",
 }
 
 
@@ -443,6 +494,18 @@ def markdown(meta: dict[str, object], results: dict[str, dict[str, dict[str, flo
         lines += [
             f"| {name} | {why} | | | | | | | | |" for (k, name), why in CANNOT.items() if k == key
         ]
+        lines += [
+            f"- {name}: {r['new_emitted']:,.0f} of the {r['new_in_listings']:,.0f} products "
+            "that entered the listings since the last run emitted"
+            for name, r in rows.items()
+            if "new_in_listings" in r
+        ]
+        lines += [
+            f"- {name}: incremental state {r['state_bytes_per_partition']:,.0f} bytes per "
+            "partition (largest)"
+            for name, r in rows.items()
+            if "state_bytes_per_partition" in r
+        ]
         lines.append("")
     return "\n".join(lines)
 
@@ -477,7 +540,7 @@ def main() -> None:
             "A": f"{args.products_a:,} products, no latency, no rate limit",
             "B": f"{args.products_b:,} products, {args.latency_ms} ms latency, "
             f"{args.rate:g} requests/s allowed",
-            "C": f"{args.products_a:,} products + one day",
+            "C": f"{args.products_a:,} products + one day (and + five)",
             "M": f"{args.memory_small:,} vs {args.memory_large:,} products",
         },
     }

@@ -1,8 +1,8 @@
 """End-of-run summary (log line + SDK metrics) and Slack-compatible webhook alerts.
 
-Alerts fire on a failed run, on an API quota below ``alert_quota_threshold`` and on a run
-that extracted nothing. Their JSON carries the run's figures only: never a setting, never
-the key.
+Alerts fire on a failed run, on an API quota below ``alert_quota_threshold``, on a run
+that extracted nothing and on API drift (top-level fields no schema declares). Their JSON
+carries the run's figures only: never a setting, never the key.
 """
 
 from __future__ import annotations
@@ -31,6 +31,10 @@ class RunMetric(str, enum.Enum):
     PAGES = "tap_asos_pages"
     SPLIT_LISTINGS = "tap_asos_split_listings"
     UNREACHABLE_PRODUCTS = "tap_asos_unreachable_products"
+    DRIFTED_RECORDS = "tap_asos_drifted_records"
+    EARLIER_DAYS = "tap_asos_earlier_days"
+    BOOKMARKS_LOST = "tap_asos_bookmarks_lost"
+    ORDER_BREAKS = "tap_asos_order_breaks"
 
 
 def emit_summary(summary: Mapping[str, t.Any]) -> None:
@@ -68,6 +72,20 @@ def alert_reasons(
         reasons.append(
             f"{unreachable} products lie deeper than max_listing_offset and outside "
             "every facet slice: narrow category_ids or raise max_listing_offset"
+        )
+    breaks = sum(
+        int(figures.get("order_breaks", 0)) for figures in summary.get("streams", {}).values()
+    )
+    if breaks:
+        reasons.append(
+            f"{breaks} breaks of the listing order incremental runs rely on (ids ascending "
+            "inside a day, anchors in place): new arrivals may be missed; take a snapshot"
+        )
+    for stream, fields in sorted((summary.get("unknown_fields") or {}).items()):
+        named = ", ".join(f"{name} ({count} records)" for name, count in sorted(fields.items()))
+        reasons.append(
+            f"API drift: {stream} records carry fields the schema does not declare, "
+            f"dropped: {named}"
         )
     return reasons
 

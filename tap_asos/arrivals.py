@@ -1,6 +1,6 @@
 """Which products of a ``sort=freshness`` listing entered it since a partition's last run.
 
-What the real API shows (``../shared/asos-api``; ``tests/fixtures`` replays the pages):
+What the real API shows (``../shared/asos-api``; ``tests/fixtures/real`` holds the pages):
 
 - Under ``sort=freshness`` a listing comes in **blocks by go-live day, newest day
   first, ids ascending inside a block** (seen on every captured page, 2020-2024; in
@@ -44,6 +44,8 @@ from datetime import datetime
 if t.TYPE_CHECKING:
     from collections.abc import Sequence
 
+Record = dict[str, t.Any]
+Item = tuple[int, Record]  # a product to emit, with its position in the listing
 # How many ids of the frozen part a bookmark keeps: all must leave the listing
 # before a run loses its place (then it falls back to the bands).
 ANCHORS = 5
@@ -136,8 +138,7 @@ class ArrivalScan:
     The stop is two anchors of the bookmark, adjacent and in their order, beyond the
     head block and no higher than the frozen part can have moved up (``itemCount`` now
     less the frozen part's size then: it only loses products).  One restocked anchor,
-    back in a newer block, never matches that; anchors are emitted when met, so a
-    restocked one is emitted too.
+    back in a newer block, never matches that, and is emitted.
     """
 
     bookmark: Bookmark
@@ -145,6 +146,7 @@ class ArrivalScan:
     everything: bool = False
     done: bool = False
     stopped_by: str = ""  # "anchor", "band", or "" (read to the end)
+    stop_anchor: int | None = None  # the first of the pair it stopped at (emitted)
     counts: ScanCounts = field(default_factory=ScanCounts)
     _position: int = 0
     _item_count: int = 0
@@ -153,24 +155,26 @@ class ArrivalScan:
     _limit: int | None = None
     _bands: dict[str, int] | None = None
     _previous_id: int | None = None
-    _candidate: tuple[int, int] | None = None  # (anchor index, position) awaiting its pair
+    # An anchor awaiting its pair: (index in the bookmark, position, product).
+    _candidate: tuple[int, int, Record] | None = None
     _anchor_met: int | None = None  # index of the anchor the scan stopped at
     _next_anchors: list[int] = field(default_factory=list)
 
-    def feed(
-        self, products: Sequence[dict[str, t.Any]], payload: dict[str, t.Any]
-    ) -> list[tuple[int, dict[str, t.Any]]]:
+    def feed(self, products: Sequence[Record], payload: dict[str, t.Any]) -> list[Item]:
         """Take the next page (``payload`` is its whole body); return what to emit."""
         if self._position == 0:
             self._first_page(payload)
-        emit: list[tuple[int, dict[str, t.Any]]] = []
+        emit: list[Item] = []
         for product in products:
             position = self._position
             self._position += 1
-            if self._take(position, int(product["id"])):
-                emit.append((position, product))
-        self.counts.emitted += len(emit)
+            emit += self._take(position, product)
         return emit
+
+    def finish(self) -> list[Item]:
+        """The listing ended: what is still held back (an anchor that met no pair)."""
+        held, self._candidate = self._candidate, None
+        return [self._emitted(held[1], held[2])] if held else []
 
     def next_bookmark(self) -> Bookmark:
         """The bookmark to keep once the partition is finished."""
@@ -187,37 +191,50 @@ class ArrivalScan:
         if not self.everything:
             self._limit = band_limit(self._bands, self.bookmark.checked_at, self.now)
 
-    def _take(self, position: int, product_id: int) -> bool:
-        """Whether to emit the product at ``position``; notes anchors, stops, breaks."""
+    def _take(self, position: int, product: Record) -> list[Item]:
+        """What to emit on reading ``product`` at ``position``; notes anchors, stops, breaks.
+
+        An anchor that may start a stop pair is held back until the next product says
+        whether it does; either way it is emitted (a lone anchor may have come back in
+        stock, and so may the first of a pair), the second of a pair is not.
+        """
+        product_id = int(product["id"])
         self._check_order(position, product_id)
         beyond_head = self._head_end is not None and position >= self._head_end
         if beyond_head and len(self._next_anchors) < ANCHORS:
             self._next_anchors.append(product_id)
         if self.done:
             self._check_anchor_order(product_id)
-            return False
+            return []
         if self.everything:
-            return True
-        if product_id in self.bookmark.anchors:
-            self._meet_anchor(position, self.bookmark.anchors.index(product_id), beyond_head)
-        else:
-            self._candidate = None
-            if self._limit is not None and position >= self._limit:
-                self._stop("band")
-                return False
-        if beyond_head:
-            self.counts.earlier_days += 1
-        return True
+            return [self._emitted(position, product)]
+        held, self._candidate = self._candidate, None
+        emit = [self._emitted(held[1], held[2])] if held else []
+        anchors = self.bookmark.anchors
+        if product_id in anchors and beyond_head and position >= self._lowest_stop:
+            index = anchors.index(product_id)
+            if held and held[0] < index and held[1] == position - 1:
+                self._stop("anchor")
+                self._anchor_met = index
+                # The frozen part starts at the held anchor, or that one came back in
+                # stock right above it (the two look the same): emit it all the same.
+                self.stop_anchor = held[2]["id"]
+                return emit
+            self._candidate = (index, position, product)
+            return emit
+        # Not a stop: a new product, or an anchor back on top (restocked), above the
+        # frozen part.
+        if product_id not in anchors and self._limit is not None and position >= self._limit:
+            self._stop("band")
+            return emit
+        return [*emit, self._emitted(position, product)]
 
-    def _meet_anchor(self, position: int, index: int, beyond_head: bool) -> None:  # noqa: FBT001
-        candidate, self._candidate = self._candidate, None
-        if not beyond_head or position < self._lowest_stop:
-            return  # back on top (restocked): above the frozen part
-        if candidate is not None and candidate[0] < index and candidate[1] == position - 1:
-            self._stop("anchor")
-            self._anchor_met = index
-            return
-        self._candidate = (index, position)
+    def _emitted(self, position: int, product: Record) -> Item:
+        self.counts.emitted += 1
+        head_end = self._head_end
+        if head_end is not None and position >= head_end and not self.everything:
+            self.counts.earlier_days += 1
+        return position, product
 
     def _stop(self, reason: str) -> None:
         self.done = True

@@ -302,6 +302,7 @@ class AsosStream(RESTStream[t.Any]):
         self.run_state.count(self.name, "records")
         unknown = row.keys() - self._declared
         if unknown:
+            self.run_state.count_unknown_fields(self.name, unknown)
             for key in unknown:
                 del row[key]
             if new := unknown - self._reported:
@@ -351,6 +352,14 @@ class AsosStream(RESTStream[t.Any]):
         return None
 
     @override
+    def log_sync_costs(self) -> None:
+        super().log_sync_costs()
+        # The SDK calls this for every stream once all have synced (sync_all is final):
+        # the records since the last STATE are out, and no final STATE may follow them
+        # (none is written when the state did not change), so flush them now.
+        self.tap_runtime.flush_output()
+
+    @override
     def parse_response(self, response: requests.Response) -> Iterable[dict[str, t.Any]]:
         payload = self.payload(response)
         if isinstance(payload, list):
@@ -366,3 +375,6 @@ class _TapRuntime(t.Protocol):
     run_state: RunState
     stores: StoreResolver
     run_started_at: datetime
+
+    def flush_output(self) -> None:
+        """Write out buffered Singer messages."""

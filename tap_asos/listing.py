@@ -122,7 +122,7 @@ class ListingReader:
         if depth:
             paginator.max_records = None  # the partition's cap counts from the top
         fresh: set[int] = set()
-        for page in self.source.pages(context, paginator, lambda payload: _feed(scan, payload)):
+        for page in _pages_then_finish(self.source, context, paginator, scan):
             first = paginator.first_payload or {}
             if parent_total is not None and int(first.get("itemCount") or 0) >= parent_total:
                 return False
@@ -179,5 +179,14 @@ class ListingReader:
             )
 
 
-def _feed(scan: ArrivalScan, payload: Payload) -> list[tuple[int, Record]]:
-    return scan.feed(payload.get("products") or [], payload)
+def _pages_then_finish(
+    source: ListingSource,
+    context: dict[str, t.Any],
+    paginator: ListingPaginator,
+    scan: ArrivalScan,
+) -> Iterator[list[tuple[int, Record]]]:
+    """What the scan emits page by page, then what it held back when the listing ended."""
+    yield from source.pages(
+        context, paginator, lambda payload: scan.feed(payload.get("products") or [], payload)
+    )
+    yield scan.finish()

@@ -176,7 +176,9 @@ class Products(AsosStream):
         extra = {"store": context["store"], "categoryId": context["categoryId"]}
         for record, last in _with_last(reader.records()):
             record.update(extra, snapshotAt=snapshot_at)
-            self.children.partition_ends = last
+            # The first anchor of the stop pair is emitted in case it came back in stock;
+            # it is almost always an old product, so it costs no detail or stock call.
+            self.children.next(last=last, include=record["id"] != scan.stop_anchor)
             yield record
             if self.run_state.budget_exhausted:  # children of what follows could not come
                 break
@@ -277,23 +279,29 @@ class ChildBatches:
 
     Each product goes to the children once per store and run, even when it is listed
     in several categories.  A batch leaves when full, or with the last product of a
-    partition (``partition_ends``, set by the stream before it emits that product).
+    partition.  The stream says, before it emits a product, whether it is the last of
+    its partition and whether it goes to the children at all (:meth:`next`).
     """
 
     def __init__(self, size: int) -> None:
         """Batches of at most ``size`` ids."""
         self.size = size
-        self.partition_ends = False
+        self._last = False
+        self._include = True
         self._batch: list[int] = []
         self._seen: dict[str, set[int]] = {}
+
+    def next(self, *, last: bool, include: bool = True) -> None:
+        """Describe the product about to be emitted."""
+        self._last, self._include = last, include
 
     def add(self, store: str, product_id: int) -> Iterator[dict[str, t.Any]]:
         """Take one emitted product; yield a child context when a batch is due."""
         seen = self._seen.setdefault(store, set())
-        if product_id not in seen:
+        if self._include and product_id not in seen:
             seen.add(product_id)
             self._batch.append(product_id)
-        if self._batch and (self.partition_ends or len(self._batch) >= self.size):
+        if self._batch and (self._last or len(self._batch) >= self.size):
             yield {"store": store, "productIds": tuple(self._batch)}
             self._batch = []
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Iterable, Mapping
 
 
 class RequestBudgetExhaustedError(Exception):
@@ -88,6 +88,9 @@ class RunState:
     per_stream: dict[str, Counter[str]] = field(default_factory=dict)
     partitions_total: int = 0
     partitions_done: int = 0
+    # Top-level fields the API sent that no schema declares (API drift): stream ->
+    # field -> records that carried it. They are dropped from records, so counted here.
+    unknown_fields: dict[str, Counter[str]] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def __post_init__(self) -> None:
@@ -98,6 +101,12 @@ class RunState:
         """Add to one of a stream's counters (records, pages, ...)."""
         with self._lock:
             self.per_stream.setdefault(stream, Counter())[name] += n
+
+    def count_unknown_fields(self, stream: str, names: Iterable[str]) -> None:
+        """Count one record of ``stream`` carrying the undeclared top-level ``names``."""
+        with self._lock:
+            self.unknown_fields.setdefault(stream, Counter()).update(names)
+            self.per_stream.setdefault(stream, Counter())["drifted_records"] += 1
 
     def take_request_slot(self, stream: str = "") -> None:
         """Count one request against the budget, then wait for the rate limiter.
@@ -150,6 +159,10 @@ class RunState:
                 "records": sum(c["records"] for c in self.per_stream.values()),
                 "partitions_done": self.partitions_done,
                 "partitions_left": max(0, self.partitions_total - self.partitions_done),
+                "unknown_fields": {
+                    name: dict(sorted(counts.items()))
+                    for name, counts in sorted(self.unknown_fields.items())
+                },
                 "streams": {
                     name: dict(sorted(counts.items()))
                     for name, counts in sorted(self.per_stream.items())

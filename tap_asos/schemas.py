@@ -32,6 +32,13 @@ PRICE = th.ObjectType(
     th.Property("startDateTime", th.StringType),
     th.Property("wasPriceStartDate", th.StringType),
     th.Property("discountPercentage", th.NumberType),
+    # Detail prices (2023): flat fields beside the listing's lowestPriceInLast30Days object,
+    # null in every real response seen; types from their names.
+    th.Property("previousEndDate", th.StringType),
+    th.Property("lowestPriceInLast30DaysValue", th.NumberType),
+    th.Property("lowestPriceInLast30DaysText", th.StringType),
+    th.Property("lowestPriceInLast30DaysEndDate", th.StringType),
+    th.Property("lowestPriceInLast30DaysPercentage", th.NumberType),
 )
 
 ANY_OBJECT = th.ObjectType(additional_properties=True)
@@ -233,6 +240,8 @@ DETAIL_VARIANT = th.ObjectType(
     th.Property("colour", th.StringType),
     th.Property("isPrimary", th.BooleanType),
     th.Property("price", PRICE),
+    th.Property("isProp65Risk", th.BooleanType),
+    th.Property("ean", th.StringType, description="Barcode; null in the real responses seen."),
     th.Property("stockLastUpdatedDate", th.StringType),
     th.Property("warehouse", th.StringType),
     th.Property("source", SOURCE),
@@ -281,7 +290,33 @@ PRODUCT_DETAILS = th.PropertiesList(
     th.Property("isInStock", th.BooleanType),
     th.Property("isNoSize", th.BooleanType),
     th.Property("isOneSize", th.BooleanType),
-    th.Property("localisedData", ANY),
+    th.Property(
+        "localisedData",
+        th.ArrayType(
+            th.ObjectType(
+                th.Property("locale", th.StringType),
+                th.Property("title", th.StringType),
+                th.Property("pdpUrl", th.StringType),
+            )
+        ),
+        description="Title and page URL of the product in the other locales.",
+    ),
+    th.Property("hasVariantsWithProp65Risk", th.BooleanType),
+    th.Property(
+        "plpIds",
+        th.ArrayType(
+            th.ObjectType(
+                th.Property("id", th.IntegerType, description="A category id."),
+                th.Property("type", th.StringType, description="Standard or Brand."),
+            )
+        ),
+        description="Listing pages (categories) the product appears on.",
+    ),
+    th.Property(
+        "productType",
+        th.ObjectType(th.Property("id", th.IntegerType), th.Property("name", th.StringType)),
+        description="An object here, a string in listings.",
+    ),
     th.Property("rating", ANY_OBJECT),
     th.Property("shippingRestriction", ANY),
     th.Property("sizeGuide", th.StringType),
@@ -291,7 +326,16 @@ PRODUCT_DETAILS = th.PropertiesList(
         "media",
         th.ObjectType(
             th.Property("images", th.ArrayType(IMAGE)),
-            th.Property("catwalk", ANY_ARRAY),
+            th.Property(
+                "catwalk",
+                th.ArrayType(
+                    th.ObjectType(
+                        th.Property("url", th.StringType, description="Video URL, no scheme."),
+                        th.Property("colourWayId", th.IntegerType),
+                        th.Property("colourCode", th.StringType),
+                    )
+                ),
+            ),
             th.Property("spinset", ANY_ARRAY),
             th.Property("swatchSprite", ANY_ARRAY),
         ),

@@ -194,7 +194,8 @@ CONFIG_SCHEMA = th.PropertiesList(
         secret=True,
         title="Alert webhook URL",
         description="Slack-compatible webhook: a JSON POST when a run fails, extracts "
-        "nothing, or leaves less API quota than alert_quota_threshold. Unset: no alerts.",
+        "nothing, meets fields no schema declares (API drift), or leaves less API quota "
+        "than alert_quota_threshold. Unset: no alerts.",
     ),
     th.Property(
         "alert_quota_threshold",
@@ -213,7 +214,18 @@ CONFIG_SCHEMA = th.PropertiesList(
 
 
 class TapAsos(Tap):
-    """Singer tap for the ASOS catalog API on RapidAPI."""
+    """Singer tap for the ASOS catalog API on RapidAPI.
+
+    Streams: countries, categories, products (store x category listings), product_details
+    and stock_prices (for the products emitted). products is FULL_TABLE (a snapshot) or
+    INCREMENTAL (default): what entered each listing since the partition's last finished
+    run, new arrivals and restocks alike, at least once. ASOS ids do not grow with arrival
+    (they are given at creation), so the bookmark is a place in the listing: under
+    sort=freshness (day blocks, newest first, ids ascending inside a day) a run reads from
+    the top down to two adjacent ids of the part older than the last run's Today block.
+    Cost per partition: ceil((new + last run's Today block + 2) / page_size) listing
+    requests, one when nothing is new; state: about 200 bytes per partition.
+    """
 
     name = "tap-asos"
     package_name = "tap-asos"
@@ -242,13 +254,10 @@ class TapAsos(Tap):
                     self._config[name] = float(value)
         return super()._validate_config(raise_errors=raise_errors)
 
-    @override
-    def sync_all(self) -> None:
-        try:
-            super().sync_all()
-        finally:
-            if isinstance(self.message_writer, BufferedMsgSpecWriter):
-                self.message_writer.flush()
+    def flush_output(self) -> None:
+        """Write out the records the buffered writer holds (see ``AsosStream.log_sync_costs``)."""
+        if isinstance(self.message_writer, BufferedMsgSpecWriter):
+            self.message_writer.flush()
 
     @override
     def discover_streams(self) -> list[AsosStream]:

@@ -123,10 +123,12 @@ def test_failure_low_quota_and_empty_runs_alert_without_secrets(
     low = run_cli(base, tmp_path)
     assert low.returncode == 0
     assert '"type":"RECORD"' in low.stdout
-    # Empty: the products of the first run, resumed from its state, with no new arrivals.
-    state = [json.loads(x)["value"] for x in low.stdout.splitlines() if '"type":"STATE"' in x]
+    # Empty: a catalog with no product yet (an incremental run always re-reads the top
+    # of a listing, so a listing that has products is never empty).
+    bare = make_sandbox(products=0, api_keys=(SECRET,), quota=100)
     (tmp_path / "catalog.json").write_text(json.dumps(catalog_for(base, select=["products"])))
-    empty = run_cli(base, tmp_path, "--catalog", str(tmp_path / "catalog.json"), state=state[-1])
+    catalog = ("--catalog", str(tmp_path / "catalog.json"))
+    empty = run_cli({**base, "api_url": bare.url}, tmp_path, *catalog)
     assert empty.returncode == 0, empty.stderr[-2000:]
     assert '"type":"RECORD"' not in empty.stdout
     server.set_faults({"rules": [{"kind": "503", "path": "/products/v2/list"}]})
@@ -159,6 +161,13 @@ def test_reasons() -> None:
     assert alert_reasons({"records": 5, "quota_remaining": 3}, failed="x", quota_threshold=10) == [
         "run failed: x",
         "API quota low: 3 requests left (< 10)",
+    ]
+    drift = {"records": 5, "unknown_fields": {"products": {"score": 4, "badge": 1}}}
+    assert alert_reasons(drift, failed=None, quota_threshold=0) == [
+        (
+            "API drift: products records carry fields the schema does not declare, dropped: "
+            "badge (1 records), score (4 records)"
+        )
     ]
     unreachable = {"records": 5, "streams": {"products": {"unreachable_products": 7}}}
     (reason,) = alert_reasons(unreachable, failed=None, quota_threshold=0)
@@ -201,3 +210,30 @@ def test_products_an_ignored_facet_filter_leaves_out_are_counted_and_alerted(
     assert figures["unreachable_products"] == total - 40
     (alert,) = receiver.bodies
     assert f"{total - 40} products lie deeper than max_listing_offset" in alert["text"]
+
+
+def test_products_a_listing_out_of_day_order_is_counted_and_alerted(
+    make_sandbox: Callable[..., SandboxServer],
+    tmp_path: Path,
+    receiver: Receiver,
+) -> None:
+    server = make_sandbox(freshness_facet_percent=100, new_per_day=300)
+    # Pages come reversed: ids fall inside Today's block, which the real API never does.
+    server.set_faults({"rules": [{"kind": "unsorted", "path": "/products/v2/list"}]})
+    config = tap_config(
+        server.url, server.api_key, category_ids=[8799], alert_webhook_url=receiver.url
+    )
+    result = _run(config, tmp_path)
+    assert result.returncode == 0, result.stderr[-2000:]
+    figures = _summary(result.stderr)["streams"]["products"]
+    assert figures["order_breaks"] > 0
+    assert "breaks the listing order" in result.stderr
+    (alert,) = receiver.bodies
+    assert "breaks of the listing order incremental runs rely on" in alert["text"]
+
+    # The same listing in its real order: nothing to report.
+    server.clear_faults()
+    receiver.bodies.clear()
+    result = _run(config, tmp_path)
+    assert "order_breaks" not in _summary(result.stderr)["streams"]["products"]
+    assert not receiver.bodies

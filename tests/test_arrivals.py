@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 
 from tap_asos.arrivals import ANCHORS, ArrivalScan, Bookmark, band_counts, band_limit
 
-SAMPLES = Path(__file__).parent.parent.parent / "shared" / "asos-api" / "samples"
+SAMPLES = Path(__file__).parent / "fixtures" / "real"  # the real samples, see README there
 EPOCH = datetime(2026, 11, 1, 9, 0, tzinfo=timezone.utc)
 BAND_DAYS = (
     ("1", "Today", 1),
@@ -81,6 +81,7 @@ def run_scan(
         emitted |= {p["id"] for _position, p in scan.feed(page, payload)}
         if scan.done:
             break
+    emitted |= {p["id"] for _position, p in scan.finish()}
     return emitted, scan, pages
 
 
@@ -233,6 +234,7 @@ def test_real_new_arrivals_replayed_in_their_real_order_are_all_emitted() -> Non
                 }
                 if second.done:
                     break
+            emitted |= {p["id"] for _, p in second.finish()}
             new = {p["id"] for p in products[:31]}
             assert new <= emitted, (facet, page_size, len(new - emitted))
             assert second.stopped_by == "anchor"

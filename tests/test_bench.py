@@ -55,4 +55,10 @@ def test_tiny_benchmark_produces_every_scenario(tmp_path: Path) -> None:
     assert c["tap-asos"]["requests"] * 3 < a["tap-asos"]["requests"]
     assert c["tap-asos"]["requests"] < c["floor"]["requests"]
     assert 0 < c["tap-asos"]["records"] < c["floor"]["records"]
+    for name in ("tap-asos", "tap-asos, five days on"):
+        assert c[name]["new_in_listings"] > 0
+        assert c[name]["new_emitted"] == c[name]["new_in_listings"], name  # none lost
+    assert c["tap-asos, five days on"]["requests"] > c["tap-asos"]["requests"]
+    m = results["M"]
+    assert {r["state_bytes_per_partition"] for r in m.values()} <= set(range(100, 400))
     assert "| tap-asos |" in (tmp_path / "results.md").read_text()

@@ -282,3 +282,24 @@ def test_an_api_shallower_than_max_listing_offset_fails_with_advice(
     )
     with pytest.raises(RetriableAPIError, match="set max_listing_offset to 40 or less"):
         run_tap(config, catalog=catalog_for(config, select=["products"]))
+
+
+def test_the_stop_anchor_is_emitted_but_costs_no_detail_call(
+    make_sandbox: Callable[..., SandboxServer],
+) -> None:
+    server = make_sandbox()
+    config = tap_config(server.url, server.api_key)
+    catalog = catalog_for(config, select=["products", "product_details"])
+    first = run_tap(config, catalog=catalog)
+    before = catalog_truth(server)
+    server.advance(1)
+    second = run_tap(config, catalog=catalog, state=first.final_state)
+    products = {r["id"] for r in second.records["products"]}
+    details = {r["id"] for r in second.records["product_details"]}
+    entered = {pid for _, pid in catalog_truth(server) - before}
+    assert entered <= details <= products
+    # One old product per partition, the first of the anchor pair the run stopped at.
+    partitions = {p["context"]["categoryId"] for p in _partitions(second.states)}
+    without_details = products - details
+    assert 0 < len(without_details) <= len(partitions)
+    assert not without_details & entered

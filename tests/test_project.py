@@ -83,3 +83,24 @@ def test_loader_settings_exist_in_the_loader() -> None:
     declared = {s["name"] for s in _plugin("loaders", "target-s3")["settings"]}
     assert declared <= set(about["settings"]["properties"])
     assert set(_plugin("loaders", "target-s3")["capabilities"]) == set(about["capabilities"])
+
+
+def test_readme_and_about_state_the_same_incremental_semantics() -> None:
+    about = json.loads(
+        subprocess.run(
+            [str(Path(sys.executable).with_name("tap-asos")), "--about", "--format=json"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+    )["description"]
+    readme = (ROOT / "README.md").read_text()
+    for fact in ("given at creation", "at least once", "two adjacent ids", "ceil((new + "):
+        assert fact in " ".join(about.split()), fact
+    for fact in (
+        "given when a product is created",
+        "at-least-once",
+        "next to each other",
+        "ceil((new + last_today + 2) / page_size)",
+    ):
+        assert fact in " ".join(readme.split()), fact

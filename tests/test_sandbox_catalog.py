@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tap_asos.sandbox.catalog import LEAVES, Catalog
+from tap_asos.sandbox.catalog import Catalog
 from tap_asos.sandbox.config import SandboxConfig
 
 
@@ -32,7 +32,7 @@ def test_every_product_is_listed_in_one_or_two_categories() -> None:
     assert set(counts) == {1, 2}
     listed = sum(
         len(catalog.listing(s, leaf.category_id, "", "", False, False, frozenset(), frozenset()))
-        for leaf in LEAVES
+        for leaf in catalog.leaves
         for s in ("US",)
     )
     in_us = sum(len(catalog.categories_of(k)) for k in range(3000) if catalog.in_store(k, "US"))

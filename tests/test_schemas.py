@@ -1,17 +1,24 @@
-"""The tap's schemas cover every field of the real samples and of sandbox payloads."""
+"""The tap's schemas declare every field of the real samples and fit sandbox payloads.
+
+Validating a real payload against an open schema passes whatever the schema lacks, so the
+schemas are walked path by path: every field path of every real sample in
+tests/fixtures/real must be declared, with its real JSON type.
+"""
 
 from __future__ import annotations
 
 import copy
 import json
+import re
 import typing as t
 
 import jsonschema
 import pytest
 
 from tap_asos import schemas
+from tap_asos.categories import flatten_tree
 from tests.helpers import api_get
-from tests.sandbox_shapes import SAMPLES
+from tests.sandbox_shapes import Table, fold_children, load, table
 
 if t.TYPE_CHECKING:
     from tap_asos.sandbox import SandboxServer
@@ -32,7 +39,13 @@ def _closed(schema: dict[str, t.Any]) -> dict[str, t.Any]:
 
 
 def _validate(schema: dict[str, t.Any], record: dict[str, t.Any]) -> None:
-    jsonschema.validate(record, _closed(schema))
+    closed = _closed(schema)
+    validator = _VALIDATORS.setdefault(json.dumps(closed), jsonschema.Draft7Validator(closed))
+    if error := jsonschema.exceptions.best_match(validator.iter_errors(record)):
+        raise error
+
+
+_VALIDATORS: dict[str, jsonschema.Draft7Validator] = {}
 
 
 EXTRA_LISTING = {
@@ -43,12 +56,77 @@ EXTRA_LISTING = {
 }
 
 
-@pytest.mark.skipif(not SAMPLES.exists(), reason="../shared/asos-api is absent")
+LISTINGS = (
+    load("products-v2-list-category-2023.json"),
+    load("products-v2-list-search-2023.json"),
+    {"products": load("products-v2-list.products.json")},
+)
+DETAIL = load("products-v3-detail-2023.json")
+COUNTRIES = load("countries-list.json")
+TREE = load("categories-list-2022.json")
+# JSON types a schema type admits.
+ADMITS = {"number": {"integer", "number"}}
+
+
+def undeclared(schema: dict[str, t.Any], real: Table, prefix: str) -> list[str]:
+    """Real field paths below ``prefix`` the schema does not declare with their real types."""
+    gaps = []
+    for path in sorted(p for p in real.paths() if p.startswith(prefix) and p != prefix):
+        node: dict[str, t.Any] | None = schema
+        for step in re.findall(r"\.[^.\[]+|\[\]", path[len(prefix) :]):
+            if node is None:
+                break
+            node = node.get("items") if step == "[]" else node.get("properties", {}).get(step[1:])
+        if node is None:
+            gaps.append(f"{path}: not declared")
+            continue
+        declared = set(node["type"]) if isinstance(node.get("type"), list) else {node.get("type")}
+        gaps.extend(
+            f"{path}: {kind} not declared ({sorted(map(str, declared))})"
+            for kind in sorted(real.types[path] - {"null"})
+            if not ADMITS.get(kind, {kind}) & declared
+        )
+    return gaps
+
+
+@pytest.mark.parametrize(
+    ("stream", "schema", "real", "prefix"),
+    [
+        ("products", schemas.PRODUCTS, table(*LISTINGS), "$.products[]"),
+        ("product_details", schemas.PRODUCT_DETAILS, table(DETAIL), "$"),
+        ("countries", schemas.COUNTRIES, table(COUNTRIES), "$[]"),
+        *(
+            ("categories", schemas.CATEGORIES, table(TREE, fold=fold_children), f"$.{section}[]")
+            for section in ("navigation", "brands", "footer")
+        ),
+    ],
+)
+def test_schemas_declare_every_real_field_path(
+    stream: str, schema: dict[str, t.Any], real: Table, prefix: str
+) -> None:
+    gaps = [g for g in undeclared(schema, real, prefix) if not g.startswith(f"{prefix}.children")]
+    assert gaps == [], f"{stream} lacks real fields"
+
+
+def test_a_missing_or_mistyped_declaration_is_listed() -> None:
+    schema = copy.deepcopy(schemas.PRODUCT_DETAILS)
+    del schema["properties"]["plpIds"]["items"]["properties"]["type"]
+    schema["properties"]["isInStock"]["type"] = ["string", "null"]
+    assert undeclared(schema, table(DETAIL), "$") == [
+        "$.isInStock: boolean not declared (['null', 'string'])",
+        "$.plpIds[].type: not declared",
+    ]
+
+
 def test_real_samples_fit_the_schemas() -> None:
-    for product in json.loads((SAMPLES / "products-v2-list.products.json").read_text()):
-        _validate(schemas.PRODUCTS, {**product, **EXTRA_LISTING})
-    for country in json.loads((SAMPLES / "countries-list.json").read_text()):
+    for listing in LISTINGS:
+        for product in listing["products"]:
+            _validate(schemas.PRODUCTS, {**product, **EXTRA_LISTING})
+    _validate(schemas.PRODUCT_DETAILS, {**DETAIL, "store": "US"})
+    for country in COUNTRIES:
         _validate(schemas.COUNTRIES, country)
+    for node in flatten_tree(TREE):
+        _validate(schemas.CATEGORIES, {**node, "country": "US", "lang": "en-US", "store": "US"})
 
 
 def test_sandbox_payloads_fit_the_schemas(sandbox: SandboxServer) -> None:

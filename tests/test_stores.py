@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 import pytest
 
 from tap_asos.stores import StoreResolver, UnknownStoreError, resolve_store
+from tests.sandbox_shapes import load
 
-SAMPLE = Path(__file__).resolve().parents[2] / "shared" / "asos-api" / "samples"
 COUNTRIES = [
     {
         "country": "US",
@@ -57,9 +54,8 @@ def test_unknown_store_names_the_known_ones() -> None:
         resolve_store("XX", COUNTRIES, {})
 
 
-@pytest.mark.skipif(not SAMPLE.exists(), reason="../shared/asos-api is absent")
 def test_real_sample_resolves() -> None:
-    countries = json.loads((SAMPLE / "countries-list.json").read_text())
+    countries = load("countries-list.json")
     assert resolve_store("IN", countries, {}).store == "ROW"
     assert resolve_store("US", countries, {}).currency == "USD"
 

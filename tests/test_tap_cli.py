@@ -159,6 +159,12 @@ def test_schema_drift_is_kept_or_reported_and_a_missing_field_is_tolerated(
     assert all("colour" not in p or p["colour"] is None for p in products)
     assert all(p["price"]["unitPrice"] == {"value": 1.0, "text": "1.00"} for p in products)
     assert "sustainabilityScore" in result.stderr  # dropped at the top level, but reported
+    # ... and counted, so drift shows in the summary's dashboards and alerts.
+    line = next(x for x in result.stderr.splitlines() if "Run summary: " in x)
+    summary = json.loads(line.split("Run summary: ", 1)[1])
+    assert summary["unknown_fields"] == {"products": {"sustainabilityScore": len(products)}}
+    assert summary["streams"]["products"]["drifted_records"] == len(products)
+    assert "drifted_records" not in summary["streams"]["product_details"]
 
 
 def test_monthly_quota_exits_3_without_retrying(

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from tap_asos.sandbox.config import SandboxConfig
 from tap_asos.sandbox.server import SandboxServer
+from tap_asos.sandbox.tree import TREES
 
 
 def _latency(text: str) -> tuple[int, int]:
@@ -36,10 +37,31 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--latency-ms", type=_latency, default=(0, 0), help="e.g. 50,100")
     parser.add_argument("--new-per-day", type=int, default=None)
     parser.add_argument(
+        "--id-spread-days",
+        type=float,
+        default=SandboxConfig.id_spread_days,
+        help="ids are given this many days of arrivals before going live (0: ids grow)",
+    )
+    parser.add_argument(
+        "--restocks-per-day", type=int, default=None, help="products back on top each day"
+    )
+    parser.add_argument(
+        "--freshness-facet-percent",
+        type=int,
+        default=SandboxConfig.freshness_facet_percent,
+        help="share of category listings with the freshness_band facet",
+    )
+    parser.add_argument(
         "--max-offset",
         type=int,
         default=SandboxConfig.max_offset,
         help="deepest listing position served, as upstream caps deep offsets; 0 = no cap",
+    )
+    parser.add_argument(
+        "--tree",
+        choices=TREES,
+        default=SandboxConfig.tree,
+        help="category tree: small (18 leaves) or real (the real API's size: 573 leaves)",
     )
     parser.add_argument("--advance-days", type=int, default=0, help="start this many days on")
     parser.add_argument("--faults", type=json.loads, default=None, help="fault spec JSON")
@@ -58,7 +80,11 @@ def main(argv: list[str] | None = None) -> int:
         quota=args.quota,
         latency_ms=args.latency_ms,
         new_per_day=args.new_per_day,
+        id_spread_days=args.id_spread_days,
+        restocks_per_day=args.restocks_per_day,
+        freshness_facet_percent=args.freshness_facet_percent,
         max_offset=args.max_offset,
+        tree=args.tree,
     )
     server = SandboxServer(config, host=args.host, port=args.port).start()
     if args.advance_days:

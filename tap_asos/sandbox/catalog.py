@@ -23,7 +23,8 @@ from collections import Counter
 from dataclasses import dataclass
 from functools import lru_cache
 
-from tap_asos.sandbox.config import BRANDS, COLOURS, NAVIGATION, STORES, WORDS, SandboxConfig
+from tap_asos.sandbox.config import BRANDS, COLOURS, STORES, WORDS, SandboxConfig
+from tap_asos.sandbox.tree import leaves as tree_leaves
 
 MASK = (1 << 64) - 1
 BASE_ID = 200_000_000
@@ -64,13 +65,6 @@ class Leaf:
     kind: str
 
 
-LEAVES: tuple[Leaf, ...] = tuple(
-    Leaf(cid, title, gender, kind)
-    for gender, groups in NAVIGATION.items()
-    for _group, leaves in groups
-    for title, cid, kind in leaves
-)
-LEAF_BY_ID = {leaf.category_id: leaf for leaf in LEAVES}
 STORE_CODES = tuple(sorted(STORES))
 
 
@@ -105,7 +99,9 @@ class Catalog:
         self.seed = config.seed
         self.day = 0
         self._lock = threading.RLock()
-        self._by_category: dict[int, list[int]] = {leaf.category_id: [] for leaf in LEAVES}
+        self.leaves = tuple(Leaf(*leaf) for leaf in tree_leaves(config.tree))
+        self.leaf_by_id = {leaf.category_id: leaf for leaf in self.leaves}
+        self._by_category: dict[int, list[int]] = {leaf.category_id: [] for leaf in self.leaves}
         self.count = 0
         per_day = config.arrivals_per_day
         # Products created before product k but going live after it: at most this many.
@@ -158,10 +154,10 @@ class Catalog:
 
     def categories_of(self, k: int) -> list[int]:
         """The leaf categories product k is listed in (one, sometimes two)."""
-        first = LEAVES[mix(self.seed, k, 2) % len(LEAVES)]
+        first = self.leaves[mix(self.seed, k, 2) % len(self.leaves)]
         cats = [first.category_id]
         if mix(self.seed, k, 3) % 100 < SECOND_CATEGORY_PERCENT:
-            same_kind = [x for x in LEAVES if x.kind == first.kind and x is not first]
+            same_kind = [x for x in self.leaves if x.kind == first.kind and x is not first]
             if same_kind:
                 cats.append(same_kind[mix(self.seed, k, 4) % len(same_kind)].category_id)
         return cats
@@ -173,7 +169,7 @@ class Catalog:
     def _product(self, k: int) -> Product:
         """The stable facts of product k."""
         h = mix(self.seed, k, 6)
-        leaf = LEAF_BY_ID[self.categories_of(k)[0]]
+        leaf = self.leaf_by_id[self.categories_of(k)[0]]
         base = 8 + (h % 23000) / 100  # 8.00 .. 237.99 GBP
         return Product(
             index=k,

@@ -33,6 +33,9 @@ class SandboxConfig:
     # Share of category listings that carry the freshness_band facet (real pages show
     # it on some listings and not others).
     freshness_facet_percent: int = 75
+    # Category tree: "small" (28 navigation nodes, 18 leaves) or "real" (the real API's
+    # size and depth: about 1,050 navigation nodes, 573 leaf categories, 1,316 brand nodes).
+    tree: str = "small"
 
     @property
     def arrivals_per_day(self) -> int:

@@ -36,6 +36,7 @@ FAULT_KINDS = frozenset(
         "truncated",
         "empty_page",
         "ignore_filters",
+        "unsorted",
         "latency",
         "drift",
     }
@@ -122,14 +123,16 @@ class Gateway:
 
     def admit(self, headers: t.Mapping[str, str]) -> Denial | None:  # noqa: PLR0911
         """Check key, host, per-second rate and quota; count the request if admitted."""
-        key = headers.get("X-RapidAPI-Key") or headers.get("x-rapidapi-key")
+        # Header names are case-insensitive (urllib sends "X-Rapidapi-Key"), as at RapidAPI.
+        headers = {name.lower(): value for name, value in headers.items()}
+        key = headers.get("x-rapidapi-key")
         if not key or (
             key not in self.config.api_keys and key not in self.config.unsubscribed_keys
         ):
             return Denial(401, INVALID_KEY)
         if key in self.config.unsubscribed_keys:
             return Denial(403, NOT_SUBSCRIBED)
-        host = headers.get("X-RapidAPI-Host") or headers.get("x-rapidapi-host")
+        host = headers.get("x-rapidapi-host")
         if not host:
             return Denial(400, MISSING_HOST)
         if host != self.config.rapidapi_host:

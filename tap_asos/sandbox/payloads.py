@@ -11,8 +11,10 @@ from tap_asos.sandbox.catalog import Catalog, FacetCounts, mix
 from tap_asos.sandbox.config import (
     BRANDS,
     COLOURS,
+    LANGUAGES,
     SIZE_RUNS,
     SIZE_SCHEMAS,
+    WORDS,
     Currency,
 )
 
@@ -34,6 +36,11 @@ def guid(*parts: int | str) -> str:
 def request_id(path: str, query: str) -> str:
     """A request id derived from the request, so bodies stay byte-for-byte repeatable."""
     return guid(path, query)
+
+
+def brand_category_id(brand: int) -> int:
+    """The category id of a brand's A-Z page (``brands`` section, detail ``plpIds``)."""
+    return 20_000 + BRANDS[brand][1] % 10_000
 
 
 # --- prices -----------------------------------------------------------------------------
@@ -74,12 +81,20 @@ def detail_price(catalog: Catalog, k: int, cur: Currency, *, extra: bool = False
     price: Json = {
         "current": _detail_money(cur, round(base * (1 - off), 2), version),
         "previous": _detail_money(cur, base if off else None, version),
-        "rrp": _detail_money(cur, None, version),
+        # The real detail of a marked-down outlet product gives rrp = previous.
+        "rrp": _detail_money(cur, base if off else None, version),
         "xrp": _detail_money(cur, base, version),
         "currency": cur.code,
         "isMarkedDown": bool(off),
         "isOutletPrice": False,
         "startDateTime": f"{EPOCH + timedelta(days=catalog.day // 2 * 2)}T00:00:00Z",
+        # Null in every real detail seen (2023), markdowns included.
+        "previousEndDate": None,
+        "lowestPriceInLast30DaysValue": None,
+        "lowestPriceInLast30DaysText": None,
+        "lowestPriceInLast30DaysEndDate": None,
+        "lowestPriceInLast30DaysPercentage": None,
+        "wasPriceStartDate": None,
     }
     if extra:
         price["discountPercentage"] = round(off * 100)
@@ -123,9 +138,29 @@ def list_item(catalog: Catalog, k: int, cur: Currency) -> Json:
         "isRestockingSoon": False,
         "isPromotion": False,
         "sponsoredCampaignId": None,
-        "facetGroupings": [],
+        "facetGroupings": facet_groupings(catalog, k),
         "advertisement": None,
     }
+
+
+def facet_groupings(catalog: Catalog, k: int) -> list[Json]:
+    """The product's colour siblings, as real listings group them (about a third of items).
+
+    Real items carry ``[{"type": "SupplierColour", "products": [{"productId": ...}]}]``
+    naming the product itself and 1-5 other colourways of it; here the neighbours in
+    arrival order stand in for the other colourways.
+    """
+    h = mix(catalog.seed, k, 13)
+    if h % 3 or catalog.count < 2:  # noqa: PLR2004
+        return []
+    others = [x for x in range(k - 3, k + 4) if x != k and 0 <= x < catalog.count]
+    siblings = sorted([k, *others[: 1 + h % min(5, len(others))]])
+    return [
+        {
+            "type": "SupplierColour",
+            "products": [{"productId": catalog.product_id(x)} for x in siblings],
+        }
+    ]
 
 
 def _sizes(catalog: Catalog, k: int, size_schema: str) -> list[str]:
@@ -169,6 +204,9 @@ def detail(
             "colourCode": colour[:2].upper(),
             "colour": colour,
             "isPrimary": i == 0,
+            "isProp65Risk": False,
+            "ean": None,
+            "seller": None,
             "price": price,
         }
         if v4:
@@ -193,14 +231,31 @@ def detail(
         "countryOfManufacture": None,
         "info": {
             "aboutMe": "<br>Main: 100% Cotton",
-            "sizeAndFit": None,
+            "sizeAndFit": "<br>Model wears: UK S" if p.leaf.kind == "clothing" else None,
             "careInfo": "Machine wash according to instructions on care label",
         },
         "isDeadProduct": False,
         "isInStock": any(v["isInStock"] for v in variants),
         "isNoSize": p.leaf.kind == "onesize",
         "isOneSize": p.leaf.kind == "onesize",
-        "localisedData": None,
+        "localisedData": [
+            {
+                "locale": locale,
+                "title": catalog.name(k),
+                "pdpUrl": f"https://www.asos.com/{locale[-2:].lower()}/{brand}/{slug}/prd/{p.id}",
+            }
+            for locale in LANGUAGES
+            if locale != lang
+        ][:3],
+        "hasVariantsWithProp65Risk": False,
+        "plpIds": [
+            *({"id": cid, "type": "Standard"} for cid in catalog.categories_of(k)),
+            {"id": brand_category_id(p.brand), "type": "Brand"},
+        ],
+        "productType": {
+            "id": 8400 + 10 * sorted(WORDS).index(p.leaf.kind) + p.word,
+            "name": WORDS[p.leaf.kind][p.word].capitalize(),
+        },
         "rating": None,
         "shippingRestriction": None,
         "sizeGuide": f"https://www.asos.com/size-guide/{p.leaf.kind}",
@@ -210,15 +265,21 @@ def detail(
             "images": [
                 {
                     "url": f"{image}-{n}",
-                    "type": "Standard1" if n == 1 else "Standard",
-                    "colourWayId": colour_way,
-                    "colourCode": colour[:2].upper(),
-                    "colour": colour,
+                    "type": f"Standard{n}",
+                    # Only the primary image names its colourway; the others carry
+                    # null and empty strings, as in the real detail.
+                    "colourWayId": colour_way if n == 1 else None,
+                    "colourCode": colour[:2].upper() if n == 1 else "",
+                    "colour": colour if n == 1 else "",
                     "isPrimary": n == 1,
                 }
                 for n in (1, 2, 3, 4)
             ],
-            "catwalk": [],
+            "catwalk": [
+                {"url": f"video.asos-media.com/products/{slug}/{p.id}-catwalk-AVS", **way}
+                for way in [{"colourWayId": colour_way, "colourCode": colour[:2].upper()}]
+                if p.leaf.kind == "clothing"
+            ],
             "spinset": [],
             "swatchSprite": [],
         },
@@ -312,7 +373,7 @@ def facets(counts: FacetCounts, *, freshness: bool) -> list[Json]:
 
 
 def listing_envelope(
-    category_name: str,
+    category_name: str | None,
     search_term: str,
     item_count: int,
     products: list[Json],
@@ -353,7 +414,12 @@ def listing_envelope(
         "searchPassMeta": {
             "isPartial": False,
             "isSpellcheck": False,
-            "searchPass": [],
+            # A search names the passes that matched it; a category listing has none.
+            "searchPass": [
+                {"name": name, "numberOfResults": item_count} for name in ("PHRASE PASS", "EXACT")
+            ]
+            if search_term
+            else [],
             "alternateSearchTerms": [],
         },
         "queryId": None,

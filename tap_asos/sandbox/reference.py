@@ -12,7 +12,8 @@ from tap_asos.sandbox.config import (
     NAVIGATION,
     SIZE_SCHEMAS,
 )
-from tap_asos.sandbox.payloads import guid, slugify
+from tap_asos.sandbox.payloads import brand_category_id, guid, slugify
+from tap_asos.sandbox.tree import Nav, real_brand_names, real_navigation
 
 Json = dict[str, t.Any]
 
@@ -69,18 +70,24 @@ def _nav_node(
     link: Json | None,
     children: list[Json],
     priority: int,
+    *,
+    exclusions: tuple[str, ...] = (),
+    subtitle: str | None = None,
+    image: str | None = None,
+    style: str = "dark",
 ) -> Json:
     return {
         "id": guid("nav", key),
         "alias": slugify(key) if node_type == "container" else None,
         "type": node_type,
-        "channelExclusions": [],
+        # Channels that do not show the node ("apps", "webLarge", "webSmall").
+        "channelExclusions": list(exclusions),
         "webLargePriority": priority,
         "content": {
             "title": title,
-            "subTitle": None,
-            "webLargeImageUrl": None,
-            "mobileImageUrl": None,
+            "subTitle": subtitle,
+            "webLargeImageUrl": image,
+            "mobileImageUrl": image,
         },
         "display": {
             "webLargeTemplateId": 1,
@@ -92,7 +99,7 @@ def _nav_node(
         }
         if node_type == "container"
         else None,
-        "style": {"webLargeStyleType": None, "mobileStyleType": None},
+        "style": {"webLargeStyleType": style, "mobileStyleType": "dark"},
         "link": link,
         "children": children,
     }
@@ -108,8 +115,10 @@ def _category_link(category_id: int, path: str) -> Json:
     }
 
 
-def categories() -> Json:
+def categories(tree: str = "small") -> Json:
     """Body of /categories/list: navigation per gender, brands and footer."""
+    if tree == "real":
+        return real_categories()
     navigation = []
     for g, (gender, groups) in enumerate(NAVIGATION.items()):
         group_nodes = []
@@ -141,39 +150,192 @@ def categories() -> Json:
             },
             [],
             len(groups),
+            exclusions=("apps", "webSmall"),
+            subtitle="FINAL DISCOUNTS!",
+            image=f"https://images.asos-media.com/navigation/{gender.lower()}_sale",
+            style="sale",
         )
-        navigation.append(_nav_node(gender, gender, "container", None, [*group_nodes, sale], g))
-    brands = [
-        _nav_node(
-            f"brand/{name}",
-            name,
-            "link",
+        all_brands = _nav_node(
+            f"{gender}/brands",
+            "View all brands",
+            "aToZBrands",
             {
                 "linkType": "aToZBrands",
-                "brandSectionAlias": slugify(name),
+                "brandSectionAlias": slugify(f"brands/{gender}"),  # its ``brands`` container
                 "categoryId": None,
-                "webUrl": None,
+                "webUrl": f"https://www.asos.com/{gender.lower()}/a-to-z-of-brands/",
                 "appUrl": None,
             },
             [],
+            len(groups) + 1,
+            exclusions=("webLarge",),
+        )
+        children = [*group_nodes, sale, all_brands]
+        navigation.append(_nav_node(gender, gender, "container", None, children, g))
+    return {"navigation": navigation, "brands": brands(), "footer": footer()}
+
+
+def _link(link_type: str, web_url: str, category_id: int | None = None) -> Json:
+    app_url = None
+    if category_id:
+        app_url = f"asos://category?cid={category_id}"
+    elif web_url.endswith("/gift-vouchers/"):
+        app_url = "gift-vouchers/"  # a few internal footer links carry an app path
+    return {
+        "linkType": link_type,
+        "brandSectionAlias": None,
+        "categoryId": category_id,
+        "webUrl": web_url,
+        "appUrl": app_url,
+    }
+
+
+def brands() -> list[Json]:
+    """The ``brands`` section: an A-Z container per gender, one brand page link each."""
+    return [
+        _nav_node(
+            f"brands/{gender}",
+            f"A-Z {gender}'s Brands",
+            "container",
+            None,
+            [
+                _nav_node(
+                    f"brands/{gender}/{name}",
+                    name,
+                    "link",
+                    _link(
+                        "category",
+                        f"https://www.asos.com/{gender.lower()}/a-to-z-of-brands/"
+                        f"{slugify(name)}/cat/?cid={brand_category_id(b)}",
+                        brand_category_id(b),
+                    ),
+                    [],
+                    0,
+                )
+                for b, (name, _bid) in enumerate(BRANDS)
+            ],
+            g,
+        )
+        for g, gender in enumerate(NAVIGATION)
+    ]
+
+
+FOOTER = {
+    "Help and Information": (
+        ("Help", "internal", "https://www.asos.com/customer-care/"),
+        ("Gift vouchers", "internal", "https://www.asos.com/gift-vouchers/"),
+        ("Track order", "internal", "https://my.asos.com/my-account/orders"),
+    ),
+    "More From ASOS": (("ASOS Marketplace", "external", "https://marketplace.asos.com/"),),
+}
+
+
+def footer() -> list[Json]:
+    """The ``footer`` section: containers of internal and external links."""
+    return [
+        _nav_node(
+            f"footer/{title}",
+            title,
+            "container",
+            None,
+            [
+                _nav_node(f"footer/{title}/{text}", text, "link", _link(kind, url), [], j)
+                for j, (text, kind, url) in enumerate(links)
+            ],
             i,
         )
-        for i, (name, _bid) in enumerate(BRANDS)
+        for i, (title, links) in enumerate(FOOTER.items())
     ]
-    footer = [
+
+
+# --- the real-size tree (``--tree real``) ---------------------------------------------
+
+
+def _render(node: Nav, key: str, priority: int) -> Json:
+    """A navigation node and its subtree (``key`` gives the stable GUID)."""
+    url = f"https://www.asos.com/{slugify(key)}/"
+    link: Json | None = None
+    if node.link == "category" and node.category is not None:
+        link = _category_link(node.category, slugify(key))
+    elif node.link == "internal":
+        link = _link("internal", url)
+    elif node.link == "aToZBrands":
+        link = {**_link("aToZBrands", url), "brandSectionAlias": slugify("brands/0")}
+    node_type = {"": "container", "aToZBrands": "aToZBrands"}.get(node.link, "link")
+    children = [
+        _render(child, f"{key}/{i}-{child.title}", i) for i, child in enumerate(node.children)
+    ]
+    return _nav_node(
+        key,
+        node.title,
+        node_type,
+        link,
+        children,
+        priority,
+        exclusions=node.exclusions,
+        subtitle=node.subtitle,
+        image=node.image,
+    )
+
+
+REAL_FOOTER = {
+    "Help and Information": (
+        "Help",
+        "Track order",
+        "Delivery",
+        "Returns",
+        "Gift cards",
+        "Students",
+    ),
+    "About ASOS": ("About us", "Careers", "Investors", "Responsibility"),
+    "More From ASOS": ("Mobile apps", "Marketplace", "Gift vouchers", "Black Friday", "Refer"),
+}
+
+
+def real_categories() -> Json:
+    """Body of /categories/list for ``--tree real``: the real API's size and depth."""
+    navigation = [_render(gender, gender.title, g) for g, gender in enumerate(real_navigation())]
+    brand_id = iter(range(40_000, 50_000))
+    brand_sections = [
         _nav_node(
-            "footer/help",
-            "Help & FAQs",
-            "link",
-            {
-                "linkType": "external",
-                "brandSectionAlias": None,
-                "categoryId": None,
-                "webUrl": "https://www.asos.com/customer-care/",
-                "appUrl": None,
-            },
-            [],
-            0,
-        ),
+            f"brands/{c}",
+            title,
+            "container",
+            None,
+            [
+                _nav_node(
+                    f"brands/{c}/{name}",
+                    name,
+                    "link",
+                    _link("category", f"https://www.asos.com/{slugify(name)}/cat/", cid),
+                    [],
+                    0,
+                )
+                for name, cid in zip(names, brand_id, strict=False)
+            ],
+            c,
+        )
+        for c, (title, names) in enumerate(real_brand_names())
     ]
-    return {"navigation": navigation, "brands": brands, "footer": footer}
+    footer_sections = [
+        _nav_node(
+            f"footer/{title}",
+            title,
+            "container",
+            None,
+            [
+                _nav_node(
+                    f"footer/{title}/{text}",
+                    text,
+                    "link",
+                    _link("internal", f"https://www.asos.com/{slugify(text)}/"),
+                    [],
+                    j,
+                )
+                for j, text in enumerate(links)
+            ],
+            i,
+        )
+        for i, (title, links) in enumerate(REAL_FOOTER.items())
+    ]
+    return {"navigation": navigation, "brands": brand_sections, "footer": footer_sections}

@@ -15,7 +15,7 @@ import msgspec
 from typing_extensions import Self
 
 from tap_asos.sandbox import payloads, reference
-from tap_asos.sandbox.catalog import BAND_DAYS, LEAF_BY_ID, Catalog
+from tap_asos.sandbox.catalog import BAND_DAYS, Catalog
 from tap_asos.sandbox.config import (
     COUNTRIES,
     CURRENCIES,
@@ -135,7 +135,7 @@ class Sandbox:
             raise BadRequestError("Missing required parameter 'country'")
         if country not in {c.country for c in COUNTRIES}:
             raise BadRequestError(f"Unknown country '{country}'")
-        return reference.categories()
+        return reference.categories(self.config.tree)
 
     def listing(
         self, params: Params, query: str, *, empty: bool = False, filters: bool = True
@@ -160,7 +160,7 @@ class Sandbox:
             raise BadRequestError(f"Unknown range '{range_}'")
         if not category_id and not q:
             raise BadRequestError("Either 'categoryId' or 'q' is required")
-        if category_id and category_id not in LEAF_BY_ID:
+        if category_id and category_id not in self.catalog.leaf_by_id:
             raise BadRequestError(f"Unknown categoryId {category_id}")
         colours = frozenset(c - 1 for c in params.ints("base_colour")) if filters else frozenset()
         args = (
@@ -180,7 +180,8 @@ class Sandbox:
             # Upstream serves a listing only so deep; itemCount still tells the total.
             end = min(end, self.config.max_offset)
         page = [] if empty else ks[offset:end]
-        name = LEAF_BY_ID[category_id].title if category_id else ""
+        # A search has no category: its categoryName is null.
+        name = self.catalog.leaf_by_id[category_id].title if category_id else None
         counts = self.catalog.facet_counts(*args)
         return payloads.listing_envelope(
             name,
@@ -393,14 +394,21 @@ class _Handler(BaseHTTPRequestHandler):
                 headers,
                 "application/json",
             )
-        if fault is not None and fault.kind == "drift" and isinstance(payload, dict):
-            payloads.drift(payload)
-        data = _ENCODE(payload)
-        if fault is not None and fault.kind == "malformed":
-            data = b"<html><body><h1>502 Bad Gateway</h1></body></html>"
-        elif fault is not None and fault.kind == "truncated":
-            data = data[: len(data) // 2]
-        return 200, data, headers, "application/json"
+        return 200, _encode(payload, fault.kind if fault else ""), headers, "application/json"
+
+
+def _encode(payload: Json, fault: str) -> bytes:
+    """The body of a 200 answer, spoilt as a fault kind says."""
+    if fault == "drift" and isinstance(payload, dict):
+        payloads.drift(payload)
+    if fault == "unsorted" and isinstance(payload, dict):
+        payload["products"].reverse()  # ids fall inside a day: the order clients rely on
+    data = _ENCODE(payload)
+    if fault == "malformed":
+        return b"<html><body><h1>502 Bad Gateway</h1></body></html>"
+    if fault == "truncated":
+        return data[: len(data) // 2]
+    return data
 
 
 class _HTTPServer(ThreadingHTTPServer):
