@@ -7,6 +7,10 @@ as a Markdown table on stdout (and in ``$GITHUB_STEP_SUMMARY`` under GitHub Acti
 tap's exit code: 0 ok, 2 fix the configuration (do not retry), 3 the API failed (retry later),
 1 anything else.
 
+Runs of different stores may go in parallel on one machine (Airflow, Autosys): each run
+gets a private Meltano system dir that shares only the installed plugins, because Meltano
+keeps a plugin's catalog and state files in one shared ``.meltano/run/<plugin>/`` otherwise.
+
 ``plan`` turns a trigger (a cron that fired, or hand-given inputs) into the environment, job
 and stores to run, read from ``meltano.yml``: the workflow's matrix.
 
@@ -24,6 +28,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import typing as t
 from pathlib import Path
 
@@ -119,6 +124,18 @@ def state_backend(env: dict[str, str], environment: str) -> None:
         for name in ("ACCESS_KEY_ID", "SECRET_ACCESS_KEY"):
             if value := env.get(f"AWS_{name}"):
                 env.setdefault(f"MELTANO_STATE_BACKEND_S3_AWS_{name}", value)
+
+
+def private_sys_dir(env: dict[str, str], private: Path) -> None:
+    """Give this run a Meltano system dir of its own that links the installed plugins."""
+    shared = Path(env.get("MELTANO_SYS_DIR_ROOT") or ROOT / ".meltano").resolve()
+    for kind in ("extractors", "loaders", "mappers", "utilities"):
+        if kind in {"extractors", "loaders"}:
+            (shared / kind).mkdir(parents=True, exist_ok=True)
+        if (shared / kind).is_dir():
+            (private / kind).symlink_to(shared / kind, target_is_directory=True)
+    # Unless a system database is configured, the run's is private too (state is in S3).
+    env["MELTANO_SYS_DIR_ROOT"] = str(private)
 
 
 def _meltano(option: str | None) -> str:
@@ -239,15 +256,17 @@ def run(args: argparse.Namespace) -> int:
     print(f"{title}: {' '.join(command[1:])}", file=sys.stderr, flush=True)  # noqa: T201
 
     outcome = Outcome()
-    process = subprocess.Popen(  # noqa: S603
-        command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
-    )
-    # An orchestrator stops a task with SIGTERM: pass it on so Meltano ends its plugins.
-    signal.signal(signal.SIGTERM, lambda *_: process.send_signal(signal.SIGTERM))
-    assert process.stderr is not None  # noqa: S101
-    for line in process.stderr:
-        print(outcome.read(line, env["TAP_ASOS_API_KEY"]), file=sys.stderr, flush=True)  # noqa: T201
-    code = outcome.exit_code(process.wait())
+    with tempfile.TemporaryDirectory(prefix="elt-run-") as private:
+        private_sys_dir(env, Path(private))
+        process = subprocess.Popen(  # noqa: S603
+            command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+        )
+        # An orchestrator stops a task with SIGTERM: pass it on so Meltano ends its plugins.
+        signal.signal(signal.SIGTERM, lambda *_: process.send_signal(signal.SIGTERM))
+        assert process.stderr is not None  # noqa: S101
+        for line in process.stderr:
+            print(outcome.read(line, env["TAP_ASOS_API_KEY"]), file=sys.stderr, flush=True)  # noqa: T201
+        code = outcome.exit_code(process.wait())
 
     table = summary_table(title, outcome, code)
     print(table)  # noqa: T201
