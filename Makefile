@@ -26,7 +26,8 @@ test: venv
 lint: venv
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy tap_asos loaders/target-s3/target_s3
+	$(BIN)/mypy tap_asos loaders/target-s3/target_s3 orchestrate/elt_run.py
+	bash scripts/lint-workflows.sh   # actionlint + zizmor over .github/workflows
 
 demo: venv
 	bash scripts/demo.sh
@@ -38,4 +39,4 @@ bench: venv
 	$(BIN)/python bench/run.py
 
 clean:
-	rm -rf $(VENV) .meltano .demo .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .meltano .demo .pytest_cache .mypy_cache .ruff_cache .tools

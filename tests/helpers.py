@@ -20,7 +20,7 @@ from tap_asos.tap import TapAsos
 ROOT = Path(__file__).resolve().parents[1]
 
 if t.TYPE_CHECKING:
-    from collections.abc import Iterable
+    from collections.abc import Iterable, Iterator
 
     from tap_asos.sandbox import SandboxServer
 
@@ -292,3 +292,50 @@ class PartitionRounds:
                 again.append(partition)
             self.current = partition
         return again
+
+
+@contextlib.contextmanager
+def local_s3(bucket: str) -> Iterator[str]:
+    """A moto S3 server on a free 127.0.0.1 port, empty but for ``bucket``; its URL."""
+    import requests
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    try:
+        host, port = server.get_host_and_port()
+        url = f"http://{host}:{port}"
+        # moto keeps its data per process, not per server: start from an empty S3.
+        requests.post(f"{url}/moto-api/reset", timeout=10).raise_for_status()
+        s3_client(url).create_bucket(Bucket=bucket)
+        yield url
+    finally:
+        server.stop()
+
+
+def s3_client(url: str) -> t.Any:
+    """A boto3 S3 client for a local S3 (moto takes any credentials)."""
+    import boto3
+
+    return boto3.client(
+        "s3",
+        endpoint_url=url,
+        region_name="us-east-1",
+        aws_access_key_id="e2e",
+        aws_secret_access_key="e2e-secret",
+    )
+
+
+def s3_objects(url: str, bucket: str, prefix: str) -> dict[str, list[dict[str, t.Any]]]:
+    """Every JSONL object under ``prefix`` (gzip or not), decoded: key -> rows."""
+    import gzip
+
+    s3 = s3_client(url)
+    out: dict[str, list[dict[str, t.Any]]] = {}
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+        for obj in page.get("Contents", []):
+            body = s3.get_object(Bucket=bucket, Key=obj["Key"])["Body"].read()
+            if obj["Key"].endswith(".gz"):
+                body = gzip.decompress(body)
+            out[obj["Key"]] = [json.loads(line) for line in body.splitlines()]
+    return out

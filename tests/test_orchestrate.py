@@ -1,4 +1,4 @@
-"""The Airflow DAG loads in a real Airflow (its own virtualenv) and its task command runs."""
+"""The Airflow DAG loads in a real Airflow (its own virtualenv) and its rendered tasks run."""
 
 from __future__ import annotations
 
@@ -11,12 +11,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import side_venv
+from tests.helpers import local_s3, meltano_env, run_meltano, s3_objects, side_venv
 
 ROOT = Path(__file__).resolve().parents[1]
 DAGS = ROOT / "orchestrate" / "airflow" / "dags"
 AIRFLOW_VENV = ROOT / ".venv-airflow"
 AIRFLOW = "apache-airflow==3.3.2"
+BUCKET = "asos-lake-airflow"
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("airflow")]
 
 LOAD = """
@@ -28,9 +29,13 @@ out = {"errors": {k: str(v) for k, v in bag.import_errors.items()}}
 if dag is not None:
     out["tasks"] = {}
     for task in dag.tasks:
+        params = {k: task.params[k] for k in task.params}
         out["tasks"][task.task_id] = {
-            "command": task.bash_command, "params": dict(task.params),
-            "env": task.env, "retries": task.retries}
+            "command": task.bash_command, "params": params,
+            # What the worker runs: the command rendered by Airflow's own Jinja templating.
+            "rendered": task.render_template(task.bash_command, {"params": task.params}),
+            "env": task.env, "append_env": task.append_env, "cwd": task.cwd,
+            "retries": task.retries}
 print(json.dumps(out))
 """
 
@@ -39,17 +44,20 @@ def _airflow_python() -> Path:
     return side_venv(AIRFLOW_VENV, AIRFLOW)
 
 
-def test_dag_loads_with_one_task_per_store(tmp_path: Path) -> None:
-    python = _airflow_python()
+@pytest.fixture(scope="module")
+def dag(tmp_path_factory: pytest.TempPathFactory) -> dict[str, t.Any]:
+    """The DAG as a real Airflow parses it, set up for this checkout and the dev environment."""
     env = {
         **os.environ,
-        "AIRFLOW_HOME": str(tmp_path),
-        "TAP_ASOS_DAG_STORES": '["US", "COM"]',
+        "AIRFLOW_HOME": str(tmp_path_factory.mktemp("airflow")),
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-        "TAP_ASOS_ENVIRONMENT": "qa",
+        "TAP_ASOS_PROJECT_DIR": str(ROOT),
+        "TAP_ASOS_ENVIRONMENT": "dev",
+        "TAP_ASOS_DAG_STORES": '["US", "COM"]',
+        "TAP_ASOS_PYTHON": sys.executable,
     }
     result = subprocess.run(
-        [str(python), "-c", LOAD, str(DAGS)],
+        [str(_airflow_python()), "-c", LOAD, str(DAGS)],
         capture_output=True,
         text=True,
         env=env,
@@ -57,62 +65,70 @@ def test_dag_loads_with_one_task_per_store(tmp_path: Path) -> None:
         check=False,
     )
     assert result.returncode == 0, result.stderr[-3000:]
-    loaded = json.loads(result.stdout.strip().splitlines()[-1])
+    loaded: dict[str, t.Any] = json.loads(result.stdout.strip().splitlines()[-1])
     assert loaded["errors"] == {}
-    tasks = loaded["tasks"]
+    return loaded
+
+
+def test_dag_loads_with_one_task_per_store(dag: dict[str, t.Any]) -> None:
+    tasks = dag["tasks"]
     assert set(tasks) == {"extract_us", "extract_com"}
     for store, task in (("US", tasks["extract_us"]), ("COM", tasks["extract_com"])):
         assert task["retries"] == 3
-        assert task["env"] == {"TAP_ASOS_STORES": json.dumps([store])}
         assert task["params"]["store"] == store
-        assert task["params"]["environment"] == "qa"
-        assert "--state-id-suffix={{ params.store }}" in task["command"]
+        assert task["params"]["environment"] == "dev"
+        assert task["rendered"] == (
+            f"{sys.executable} orchestrate/elt_run.py run --environment=dev "
+            f"--job=asos-to-s3 --store={store}"
+        )
+        assert task["cwd"] == str(ROOT)
 
 
-def test_task_command_runs_against_the_sandbox(
+def test_each_rendered_task_runs_its_store_against_the_sandbox_and_local_s3(
+    dag: dict[str, t.Any],
     make_sandbox: t.Callable[..., t.Any],
     tmp_path: Path,
 ) -> None:
-    """The command a task renders, run for one store, extracts only that store."""
+    """Every task's command as Airflow renders it, run as a worker would (in parallel)."""
     server = make_sandbox(products=200)
-    meltano = Path(sys.executable).with_name("meltano")
-    command = [
-        str(meltano),
-        "--environment=dev",
-        "run",
-        "--install",
-        "tap-asos",
-        "target-jsonl",
-        "--state-id-suffix=COM",
-    ]
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith(("TAP_ASOS", "MELTANO_"))},
-        "MELTANO_SYS_DIR_ROOT": str(tmp_path / "sys"),
-        "MELTANO_SEND_ANONYMOUS_USAGE_STATS": "false",
-        "TAP_ASOS_API_URL": server.url,
-        "TAP_ASOS_API_KEY": server.api_key,
-        "TAP_ASOS_STORES": '["COM"]',
-        "TAP_ASOS_MAX_PRODUCTS_PER_PARTITION": "10",
-        "TARGET_JSONL_DESTINATION_PATH": str(tmp_path / "out"),
+    with local_s3(BUCKET) as s3_url:
+        # The worker's environment: secrets and the bucket, as the DAG's docstring lists.
+        worker = meltano_env(
+            tmp_path / "sys",
+            TAP_ASOS_API_URL=server.url,
+            TAP_ASOS_API_KEY=server.api_key,
+            TAP_ASOS_MAX_PRODUCTS_PER_PARTITION="10",
+            TARGET_S3_BUCKET=BUCKET,
+            TARGET_S3_ENDPOINT_URL=s3_url,
+            AWS_ACCESS_KEY_ID="e2e",
+            AWS_SECRET_ACCESS_KEY="e2e-secret",
+            AWS_DEFAULT_REGION="us-east-1",
+        )
+        installed = run_meltano("install", "tap-asos", "target-s3", env=worker)
+        assert installed.returncode == 0, installed.stderr[-3000:]
+        runs = {}
+        for task_id, task in dag["tasks"].items():
+            env = {**worker, **(task["env"] or {})} if task["append_env"] else task["env"]
+            runs[task_id] = subprocess.Popen(
+                ["bash", "-c", task["rendered"]],
+                cwd=task["cwd"],
+                env=env or worker,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+        for task_id, process in runs.items():
+            out, err = process.communicate(timeout=600)
+            assert process.returncode == 0, f"{task_id}: {err[-3000:]}"
+            store = dag["tasks"][task_id]["params"]["store"]
+            assert f"| state id | `dev:tap-asos-to-target-s3:{store}` |" in out
+        landed = s3_objects(s3_url, BUCKET, "asos/dev/products/")
+        state = s3_objects(s3_url, BUCKET, "meltano-state/")
+    stores = {r["store"] for rows in landed.values() for r in rows}
+    assert stores == {"US", "COM"}
+    assert set(state) == {
+        f"meltano-state/dev/dev:tap-asos-to-target-s3:{store}/state.json" for store in stores
     }
-    (tmp_path / "out").mkdir()
-    result = subprocess.run(
-        command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600, check=False
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    products = [
-        json.loads(line)
-        for f in (tmp_path / "out").glob("products*.jsonl")
-        for line in f.read_text().splitlines()
-    ]
-    assert products
-    assert {p["store"] for p in products} == {"COM"}
-    state = subprocess.run(
-        [str(meltano), "--environment=dev", "state", "list"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    assert "dev:tap-asos-to-target-jsonl:COM" in state
+    for key, (value,) in state.items():
+        partitions = value["completed"]["singer_state"]["bookmarks"]["products"]["partitions"]
+        assert {p["context"]["store"] for p in partitions} == {key.split(":")[-1].split("/")[0]}

@@ -1,0 +1,201 @@
+"""orchestrate/elt_run.py, the one entry point of CI, Airflow and Autosys.
+
+``plan`` is checked against meltano.yml; ``run`` end to end: the real Meltano against the
+sandbox and a local S3 (moto), state in the S3 state backend, the run summary table in the
+GitHub step summary, and the tap's exit code (2 fix the configuration, 3 retry later).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import subprocess
+import sys
+import typing as t
+from collections import Counter
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.helpers import listed_ids, local_s3, meltano_env, s3_objects
+
+if t.TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
+    from types import ModuleType
+
+    from tap_asos.sandbox import SandboxServer
+
+ROOT = Path(__file__).resolve().parents[1]
+SCRIPT = ROOT / "orchestrate" / "elt_run.py"
+PROJECT = yaml.safe_load((ROOT / "meltano.yml").read_text())
+BUCKET = "asos-lake-ci"
+
+
+def _module() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("elt_run", SCRIPT)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+ELT = _module()
+
+
+def _stores(environment: str) -> list[str]:
+    env = next(e for e in PROJECT["environments"] if e["name"] == environment)
+    tap = next(p for p in env["config"]["plugins"]["extractors"] if p["name"] == "tap-asos")
+    return list(tap["config"]["stores"])
+
+
+@pytest.mark.parametrize("schedule", PROJECT["schedules"], ids=lambda s: s["name"])
+def test_a_cron_that_fired_runs_its_meltano_schedule_job(schedule: dict[str, str]) -> None:
+    planned = ELT.plan(
+        PROJECT, environment="prod", stores="", job="", schedule=schedule["interval"]
+    )
+    assert planned == {"environment": "prod", "job": schedule["job"], "stores": _stores("prod")}
+
+
+def test_hand_inputs_override_and_are_checked() -> None:
+    planned = ELT.plan(PROJECT, environment="qa", stores="de, gb fr", job="", schedule="")
+    assert planned == {"environment": "qa", "job": "asos-to-s3", "stores": ["DE", "GB", "FR"]}
+    assert ELT.plan(PROJECT, environment="qa", stores="", job="", schedule="")["stores"] == (
+        _stores("qa")
+    )
+    bad = [
+        {"environment": "staging"},
+        {"job": "asos-to-nowhere"},
+        {"stores": "US; rm -rf /"},
+        {"schedule": "0 5 * * *"},
+    ]
+    for inputs in bad:
+        args = {"environment": "prod", "stores": "", "job": "", "schedule": "", **inputs}
+        with pytest.raises(ELT.UsageError):
+            ELT.plan(PROJECT, **args)
+
+
+@pytest.fixture(scope="module")
+def meltano_sys(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One Meltano system dir for the module: the first run installs the plugins."""
+    return tmp_path_factory.mktemp("meltano-sys")
+
+
+@pytest.fixture
+def s3_url() -> Iterator[str]:
+    with local_s3(BUCKET) as url:
+        yield url
+
+
+def _env(sys_dir: Path, server: SandboxServer, s3_url: str, **extra: str) -> dict[str, str]:
+    # What a CI job has: the key, the bucket (the state backend URI is derived from it),
+    # AWS credentials; here the local S3's endpoint and the sandbox's URL besides.
+    return meltano_env(
+        sys_dir,
+        TAP_ASOS_API_URL=server.url,
+        TAP_ASOS_API_KEY=server.api_key,
+        TAP_ASOS_ALERT_WEBHOOK_URL="",  # an unset optional secret reaches the job as ""
+        TARGET_S3_BUCKET=BUCKET,
+        TARGET_S3_ENDPOINT_URL=s3_url,
+        AWS_ACCESS_KEY_ID="e2e",
+        AWS_SECRET_ACCESS_KEY="e2e-secret",
+        AWS_DEFAULT_REGION="us-east-1",
+        **extra,
+    )
+
+
+def _run(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, str(SCRIPT), "run", "--environment=dev", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+
+
+def _table(markdown: str) -> dict[str, str]:
+    rows = [line.split("|")[1:-1] for line in markdown.splitlines() if line.startswith("| ")]
+    return {cells[0].strip(): cells[1].strip() for cells in rows if len(cells) == 2}
+
+
+@pytest.mark.e2e
+@pytest.mark.xdist_group("elt_run")
+def test_run_lands_one_store_keeps_its_state_in_s3_and_reports_the_summary(
+    make_sandbox: Callable[..., SandboxServer], s3_url: str, meltano_sys: Path, tmp_path: Path
+) -> None:
+    server = make_sandbox(products=300)
+    step_summary = tmp_path / "step_summary.md"
+    env = _env(meltano_sys, server, s3_url, GITHUB_STEP_SUMMARY=str(step_summary))
+    first = _run(env, "--install", "--store=COM")
+    assert first.returncode == 0, first.stderr[-4000:]
+
+    landed = s3_objects(s3_url, BUCKET, "asos/dev/")
+    products = [r for key, rows in landed.items() if "/products/" in key for r in rows]
+    keys = Counter((r["store"], r["categoryId"], r["id"]) for r in products)
+    assert keys
+    assert {store for store, _, _ in keys} == {"COM"}
+    assert max(keys.values()) == 1
+    table = _table(step_summary.read_text())
+    assert table["status"] == "succeeded"
+    assert table["state id"] == "`dev:tap-asos-to-target-s3:COM`"
+    assert int(table["records"]) == sum(len(rows) for rows in landed.values())
+    assert step_summary.read_text() in first.stdout  # the same table ends the log
+
+    state_key = "meltano-state/dev/dev:tap-asos-to-target-s3:COM/state.json"
+    state = s3_objects(s3_url, BUCKET, "meltano-state/")
+    assert list(state) == [state_key]
+    partitions = state[state_key][0]["completed"]["singer_state"]["bookmarks"]["products"]
+    assert {p["context"]["store"] for p in partitions["partitions"]} == {"COM"}
+
+    # The next run resumes from that S3 state: only the day's new arrivals land.
+    server.advance(1)
+    categories = sorted({cid for _, cid, _ in keys})
+    before = set(keys)
+    second = _run(env, "--store=COM")
+    assert second.returncode == 0, second.stderr[-4000:]
+    after = s3_objects(s3_url, BUCKET, "asos/dev/")
+    new = [r for key in set(after) - set(landed) if "/products/" in key for r in after[key]]
+    now = {
+        ("COM", cid, pid)
+        for cid in categories
+        for pid in listed_ids(server.url, server.api_key, "COM", cid)
+    }
+    assert now - before
+    assert {(r["store"], r["categoryId"], r["id"]) for r in new} == now - before
+    assert len(step_summary.read_text().split("### ")) == 3
+    for output in (first.stdout + first.stderr, second.stdout + second.stderr):
+        assert server.api_key not in output
+
+
+@pytest.mark.e2e
+@pytest.mark.xdist_group("elt_run")
+def test_run_fails_with_the_taps_exit_code_and_says_what_to_do(
+    make_sandbox: Callable[..., SandboxServer], s3_url: str, meltano_sys: Path, tmp_path: Path
+) -> None:
+    server = make_sandbox(products=50)
+    step_summary = tmp_path / "step_summary.md"
+    base = _env(
+        meltano_sys, server, s3_url, GITHUB_STEP_SUMMARY=str(step_summary), GITHUB_ACTIONS="true"
+    )
+    wrong_key = "wrong-key-123456"
+    bad_key = _run({**base, "TAP_ASOS_API_KEY": wrong_key}, "--install", "--store=US")
+    assert bad_key.returncode == 2, bad_key.stderr[-4000:]
+    assert "::error title=tap-asos dev / US / asos-to-s3::exit 2: configuration error" in (
+        bad_key.stdout
+    )
+    assert wrong_key not in bad_key.stdout + bad_key.stderr
+    assert _table(step_summary.read_text())["status"] == "failed"
+
+    unreachable = {"TAP_ASOS_API_URL": "http://127.0.0.1:9", "TAP_ASOS_MAX_RETRIES": "0"}
+    down = _run({**base, **unreachable}, "--store=US")
+    assert down.returncode == 3, down.stderr[-4000:]
+    assert "exit 3: the API failed after retries: retry later" in down.stdout
+    assert "| exit code | 3 (the API failed after retries" in step_summary.read_text()
+
+    missing = {k: v for k, v in base.items() if k != "TAP_ASOS_API_KEY"}
+    no_key = _run(missing, "--store=US")
+    assert no_key.returncode == 2
+    assert "TAP_ASOS_API_KEY is not set" in no_key.stderr
+    assert "--log-format=json" not in no_key.stderr  # stopped before Meltano started
