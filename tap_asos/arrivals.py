@@ -23,10 +23,12 @@ Example.  Monday's run reads a listing whose Today block holds ids ``[7, 9]`` an
 whose older blocks start ``[3, 8, 5, ...]``; its anchors are ``(3, 8, 5, ...)``.  On
 Tuesday the listing is ``[4, 12 | 2, 7, 9, 11 | 3, 8, 5, ...]``: Tuesday's arrivals
 ``4, 12`` on top, Monday's block grown by ``2`` and ``11`` after the run.  Tuesday's run
-emits every product above the first anchor it meets beyond the head block (``4, 12,
-2, 7, 9, 11``: ``7`` and ``9`` a second time, at-least-once), stops there, and keeps
-as anchors the first ids after Tuesday's Today block: ``(2, 7, 9, 11, 3)``.  An anchor
-met *inside* the head block (Today) is a restocked product, not the frozen part: it is
+emits ``4, 12, 2, 7, 9, 11`` (``7`` and ``9`` a second time: at-least-once), meets
+the anchors ``3, 8`` next to each other and in order beyond the head block, and stops
+there; it emits ``3`` too (the first of a pair may be a product back in stock that
+landed just above the frozen part: it gets no detail call), and keeps as anchors the
+first ids after Tuesday's Today block: ``(2, 7, 9, 11, 3)``.  A lone anchor, or one
+inside the head block (Today), is a product back in stock, not the frozen part: it is
 emitted and the reading goes on.
 
 Without anchors (a first run, state from an older release, or every anchor gone from
@@ -46,8 +48,8 @@ if t.TYPE_CHECKING:
 
 Record = dict[str, t.Any]
 Item = tuple[int, Record]  # a product to emit, with its position in the listing
-# How many ids of the frozen part a bookmark keeps: all must leave the listing
-# before a run loses its place (then it falls back to the bands).
+# How many ids of the frozen part a bookmark keeps: a run loses its place (and falls
+# back to the bands) only when no two of them are left next to each other.
 ANCHORS = 5
 FRESHNESS_FACET = "freshness_band"
 # Value id of each band and the days it covers, today included (counts are cumulative).
