@@ -9,7 +9,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml loaders/target-s3/pyproject.toml 2>/dev/null | sha1sum | cut -c1-12)
 PYTEST_ARGS ?=
 
-.PHONY: venv test lint demo bench readme clean
+.PHONY: venv test lint demo bench readme hub dist clean
 
 $(STAMP):
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -35,8 +35,19 @@ demo: venv
 readme: venv
 	$(BIN)/python scripts/readme_settings.py
 
+# Meltano Hub definitions (hub/) from the plugins' --about; release files in dist/, checked.
+hub: venv
+	$(BIN)/python scripts/hub_definitions.py
+
+dist: venv
+	rm -rf dist
+	$(BIN)/uv build --out-dir dist .
+	$(BIN)/uv build --out-dir dist loaders/target-s3
+	$(BIN)/twine check --strict dist/*.whl dist/*.tar.gz
+	$(BIN)/python scripts/check_dists.py dist
+
 bench: venv
 	$(BIN)/python bench/run.py
 
 clean:
-	rm -rf $(VENV) .meltano .demo .pytest_cache .mypy_cache .ruff_cache .tools
+	rm -rf $(VENV) .meltano .demo .pytest_cache .mypy_cache .ruff_cache .tools dist

@@ -194,8 +194,9 @@ CONFIG_SCHEMA = th.PropertiesList(
         secret=True,
         title="Alert webhook URL",
         description="Slack-compatible webhook: a JSON POST when a run fails, extracts "
-        "nothing, meets fields no schema declares (API drift), or leaves less API quota "
-        "than alert_quota_threshold. Unset: no alerts.",
+        "nothing, meets fields no schema declares (API drift), finds a listing out of the "
+        "day order incremental runs rely on, or leaves less API quota than "
+        "alert_quota_threshold. Unset: no alerts.",
     ),
     th.Property(
         "alert_quota_threshold",

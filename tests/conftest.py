@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import typing as t
+from pathlib import Path
 
 import pytest
 
@@ -10,6 +13,8 @@ from tap_asos.sandbox import SandboxConfig, SandboxServer
 
 if t.TYPE_CHECKING:
     from collections.abc import Callable, Iterator
+
+ROOT = Path(__file__).resolve().parents[1]
 
 # Small enough for a fast suite, large enough for several pages per category.
 TEST_PRODUCTS = 1200
@@ -42,3 +47,18 @@ def make_sandbox() -> Iterator[Callable[..., SandboxServer]]:
     finally:
         for server in servers:
             server.stop()
+
+
+@pytest.fixture(scope="session")
+def built_dists(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The wheels and sdists of tap-asos and asos-target-s3, built as a release builds them."""
+    out = tmp_path_factory.mktemp("dist")
+    uv = str(Path(sys.executable).with_name("uv"))
+    for project in (ROOT, ROOT / "loaders" / "target-s3"):
+        subprocess.run(
+            [uv, "build", "--quiet", "--out-dir", str(out), str(project)],
+            check=True,
+            capture_output=True,
+            timeout=600,
+        )
+    return out

@@ -82,7 +82,9 @@ def test_loader_settings_exist_in_the_loader() -> None:
     )
     declared = {s["name"] for s in _plugin("loaders", "target-s3")["settings"]}
     assert declared <= set(about["settings"]["properties"])
-    assert set(_plugin("loaders", "target-s3")["capabilities"]) == set(about["capabilities"])
+    # validate-records is not in Meltano 4.4.1's meltano.yml schema (tests/test_hub_definitions.py).
+    capabilities = set(about["capabilities"]) - {"validate-records"}
+    assert set(_plugin("loaders", "target-s3")["capabilities"]) == capabilities
 
 
 def test_readme_and_about_state_the_same_incremental_semantics() -> None:

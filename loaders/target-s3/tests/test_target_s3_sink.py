@@ -67,18 +67,27 @@ def test_state_is_emitted_only_after_its_records_are_in_s3(s3: S3, tmp_path: Pat
     config = write_config(
         tmp_path / "c.json", bucket=s3.bucket, endpoint_url=s3.url, max_batch_age_seconds=1
     )
-    process = subprocess.Popen(
-        [TARGET, "--config", str(config)],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-        env={**os.environ, **s3.env()},
-        cwd=tmp_path,
-        bufsize=1,
-    )
+    log = tmp_path / "target.log"
+    with log.open("w") as stderr:
+        process = subprocess.Popen(
+            [TARGET, "--config", str(config)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=stderr,
+            text=True,
+            env={**os.environ, **s3.env()},
+            cwd=tmp_path,
+            bufsize=1,
+        )
     assert process.stdin is not None
     assert process.stdout is not None
+    # The target takes over a second to start on a busy machine: wait for its banner, or the
+    # batch age below runs out before it has read anything and both chunks make one batch.
+    deadline = time.monotonic() + 60
+    while "Meltano SDK" not in log.read_text():
+        assert process.poll() is None, log.read_text()
+        assert time.monotonic() < deadline, "the target did not start"
+        time.sleep(0.05)
     sent: set[int] = set()
     sent_at_state: dict[int, set[int]] = {}
     chunks = [messages({"products": 200})[:-1]] + [
