@@ -9,7 +9,6 @@ local S3 (moto). Meltano installs plugins with uv from its cache, in a private s
 
 from __future__ import annotations
 
-import gzip
 import json
 import subprocess
 import sys
@@ -17,15 +16,12 @@ import typing as t
 from dataclasses import dataclass
 from pathlib import Path
 
-import boto3
 import pytest
-import requests
 import yaml
-from moto.server import ThreadedMotoServer
 
 from tap_asos import __version__
 from tap_asos.categories import leaf_category_ids
-from tests.helpers import api_get, listed_ids, meltano_env
+from tests.helpers import api_get, listed_ids, local_s3, meltano_env, s3_objects
 
 if t.TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -165,27 +161,8 @@ def test_extractor_from_its_definition_lists_its_settings_and_lands_records(
 
 @pytest.fixture
 def s3_url() -> Iterator[str]:
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    url = f"http://{host}:{port}"
-    # moto keeps its data per process, not per server: start from an empty S3.
-    requests.post(f"{url}/moto-api/reset", timeout=10).raise_for_status()
-    _s3(url).create_bucket(Bucket=BUCKET)
-    try:
+    with local_s3(BUCKET) as url:
         yield url
-    finally:
-        server.stop()
-
-
-def _s3(url: str) -> t.Any:
-    return boto3.client(
-        "s3",
-        endpoint_url=url,
-        region_name="us-east-1",
-        aws_access_key_id="hub",
-        aws_secret_access_key="hub-secret",
-    )
 
 
 def test_loader_from_its_definition_lists_its_settings_and_writes_to_s3(
@@ -213,13 +190,12 @@ def test_loader_from_its_definition_lists_its_settings_and_writes_to_s3(
         ),
     )
     assert run.returncode == 0, run.stderr[-4000:]
-    s3 = _s3(s3_url)
+    objects = s3_objects(s3_url, BUCKET, "hub/")
+    assert objects
     records: dict[str, list[dict[str, t.Any]]] = {}
-    for obj in s3.list_objects_v2(Bucket=BUCKET, Prefix="hub/")["Contents"]:
-        assert obj["Key"].endswith(".jsonl.gz"), obj["Key"]
-        body = gzip.decompress(s3.get_object(Bucket=BUCKET, Key=obj["Key"])["Body"].read())
-        stream = obj["Key"].split("/")[1]
-        records.setdefault(stream, []).extend(json.loads(line) for line in body.splitlines())
+    for key, rows in objects.items():
+        assert key.endswith(".jsonl.gz"), key
+        records.setdefault(key.split("/")[1], []).extend(rows)
     _assert_every_record_landed(server, records)
     output = run.stdout + run.stderr
     assert server.api_key not in output

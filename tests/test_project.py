@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import typing as t
 from pathlib import Path
 
 import yaml
@@ -50,15 +51,22 @@ def test_readme_settings_table_is_the_about_output() -> None:
         assert row in README, f"README settings table is stale: {row[:60]}"
 
 
-def test_about_json_lists_every_setting_and_capability() -> None:
-    about = json.loads(
-        subprocess.run(
-            [str(Path(sys.executable).with_name("tap-asos")), "--about", "--format=json"],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout
+def _tap_about() -> dict[str, t.Any]:
+    return t.cast(
+        "dict[str, t.Any]",
+        json.loads(
+            subprocess.run(
+                [str(Path(sys.executable).with_name("tap-asos")), "--about", "--format=json"],
+                capture_output=True,
+                text=True,
+                check=True,
+            ).stdout
+        ),
     )
+
+
+def test_about_json_lists_every_setting_and_capability() -> None:
+    about = _tap_about()
     assert set(CONFIG_SCHEMA["properties"]) <= set(about["settings"]["properties"])
     declared = set(_plugin("extractors", "tap-asos")["capabilities"])
     assert declared == set(about["capabilities"])
@@ -88,14 +96,7 @@ def test_loader_settings_exist_in_the_loader() -> None:
 
 
 def test_readme_and_about_state_the_same_incremental_semantics() -> None:
-    about = json.loads(
-        subprocess.run(
-            [str(Path(sys.executable).with_name("tap-asos")), "--about", "--format=json"],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout
-    )["description"]
+    about = _tap_about()["description"]
     readme = (ROOT / "README.md").read_text()
     for fact in ("given at creation", "at least once", "two adjacent ids", "ceil((new + "):
         assert fact in " ".join(about.split()), fact
