@@ -14,7 +14,23 @@ from typing_extensions import override
 from target_s3.upload import MIB, S3ObjectWriter
 
 if t.TYPE_CHECKING:
-    from target_s3.target import TargetS3
+    from singer_sdk.target_base import Target
+
+
+class ObjectStore(t.Protocol):
+    """What a sink needs of its target (``TargetS3``): the run's S3 client and naming."""
+
+    @property
+    def s3_client(self) -> t.Any:  # noqa: ANN401 - boto3 clients are dynamically typed
+        """The S3 client of the run."""
+        ...
+
+    open_writers: set[S3ObjectWriter]  # uploads to abort if the run fails
+
+    def object_key(self, stream: str, *, gzip: bool) -> str:
+        """A new object name for a batch of ``stream``."""
+        ...
+
 
 # Decimals (the SDK parses JSON numbers as Decimal) stay JSON numbers.
 _ENCODER = msgspec.json.Encoder(decimal_format="number")
@@ -56,10 +72,10 @@ class S3JsonlSink(BatchSink):
 
     MAX_SIZE_DEFAULT = 100_000
 
-    def __init__(self, target: TargetS3, *args: t.Any, **kwargs: t.Any) -> None:
+    def __init__(self, target: Target, *args: t.Any, **kwargs: t.Any) -> None:
         """Keep the target: it owns the S3 client, the run's naming and open uploads."""
         super().__init__(target, *args, **kwargs)
-        self.s3_target = target
+        self.s3_target = t.cast("ObjectStore", target)
 
     @override
     def get_validator(self) -> BaseJSONSchemaValidator | None:

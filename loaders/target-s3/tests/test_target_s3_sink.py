@@ -117,3 +117,18 @@ def test_state_is_emitted_only_after_its_records_are_in_s3(s3: S3, tmp_path: Pat
         states += 1
     assert process.wait(timeout=60) == 0
     assert states >= 2
+
+
+def test_the_sink_does_not_import_the_target() -> None:
+    # target.py builds sinks; sinks.py names what it needs of a target as a Protocol.
+    import ast
+    from pathlib import Path
+
+    import target_s3.sinks
+
+    tree = ast.parse(Path(target_s3.sinks.__file__).read_text())
+    imported = {
+        node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.module
+    }
+    assert "target_s3.upload" in imported
+    assert "target_s3.target" not in imported
