@@ -9,7 +9,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml loaders/target-s3/pyproject.toml 2>/dev/null | sha1sum | cut -c1-12)
 PYTEST_ARGS ?=
 
-.PHONY: venv test lint demo bench readme hub dist clean
+.PHONY: venv test test-sdk-latest lint demo bench readme hub dist clean
 
 $(STAMP):
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -22,6 +22,18 @@ venv: $(STAMP)
 
 test: venv
 	bash scripts/run-tests.sh $(PYTEST_ARGS)
+
+# The suite against the newest singer-sdk the registry serves, the pin lifted, in a venv of
+# its own: an SDK release that breaks the tap shows here before users see it (CI runs it).
+LATEST := .venv-sdk-latest
+test-sdk-latest:
+	@test -x $(LATEST)/bin/python || $(PYTHON) -m venv $(LATEST)
+	$(LATEST)/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip uv
+	echo 'singer-sdk[testing]' > $(LATEST)/overrides.txt
+	$(LATEST)/bin/uv pip install --quiet --python $(LATEST)/bin/python --upgrade \
+		--overrides $(LATEST)/overrides.txt -e '.[dev]' -e ./loaders/target-s3
+	$(LATEST)/bin/python -c "from importlib.metadata import version; print('singer-sdk', version('singer-sdk'))"
+	VENV=$(LATEST) bash scripts/run-tests.sh $(PYTEST_ARGS)
 
 lint: venv
 	$(BIN)/ruff check .
@@ -50,4 +62,4 @@ bench: venv
 	$(BIN)/python bench/run.py
 
 clean:
-	rm -rf $(VENV) .meltano .demo .pytest_cache .mypy_cache .ruff_cache .tools dist
+	rm -rf $(VENV) $(LATEST) .meltano .demo .pytest_cache .mypy_cache .ruff_cache .tools dist

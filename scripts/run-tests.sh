@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# Runs the whole suite with the project's virtualenv; pytest's "no tests collected"
-# (exit 5) is turned into a failure with a message, since it means the suite is broken.
+# Runs the whole suite with the project's virtualenv (VENV, default .venv); pytest's "no
+# tests collected" (exit 5) is turned into a failure with a message: the suite is broken.
 set -uo pipefail
 cd "$(dirname "$0")/.."
-.venv/bin/pytest -n 2 --dist loadgroup "$@"
+"${VENV:-.venv}/bin/pytest" -n 2 --dist loadgroup "$@"
 rc=$?
 if [ "$rc" -eq 5 ]; then
   echo "pytest collected no tests: the suite is broken" >&2
