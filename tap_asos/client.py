@@ -45,6 +45,23 @@ MAX_RETRY_AFTER = 120.0
 _QUOTA_MARKER = "quota"
 
 
+# Where validate_response keeps a response's decoded body (see decoded_body).
+_PAYLOAD = "asos_payload"
+
+
+def stash_body(response: requests.Response, payload: t.Any) -> None:  # noqa: ANN401
+    """Keep a response's decoded body with it, so that it is decoded once."""
+    vars(response)[_PAYLOAD] = payload
+
+
+def decoded_body(response: requests.Response) -> t.Any:  # noqa: ANN401
+    """The JSON body ``validate_response`` decoded; TypeError if it did not see it."""
+    if _PAYLOAD not in vars(response):
+        msg = "the response was not validated before use"
+        raise TypeError(msg)
+    return vars(response)[_PAYLOAD]
+
+
 class AsosAPIError(FatalAPIError):
     """A non-retriable answer of the API, with a message safe to log."""
 
@@ -162,8 +179,8 @@ class AsosStream(RESTStream[t.Any]):
 
     def payload(self, response: requests.Response) -> t.Any:  # noqa: ANN401
         """Return the decoded JSON body of a validated response."""
-        if "asos_payload" in vars(response):
-            return vars(response)["asos_payload"]
+        if _PAYLOAD in vars(response):
+            return decoded_body(response)
         return _DECODER.decode(response.content)
 
     @override
@@ -192,8 +209,7 @@ class AsosStream(RESTStream[t.Any]):
             )
             raise RetriableAPIError(msg, response) from exc
         self.check_payload(response, payload)
-        # Stash the decoded body so parse_response and the paginator decode once.
-        vars(response)["asos_payload"] = payload
+        stash_body(response, payload)  # parse_response and the paginator decode nothing
 
     def check_payload(self, response: requests.Response, payload: t.Any) -> None:  # noqa: ANN401
         """Hook for streams to reject a well-formed but unusable body (retriable)."""

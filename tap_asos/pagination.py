@@ -7,6 +7,8 @@ import typing as t
 from singer_sdk.pagination import OffsetPaginator
 from typing_extensions import override
 
+from tap_asos.client import decoded_body
+
 if t.TYPE_CHECKING:
     import requests
 
@@ -17,9 +19,9 @@ SLICE_FACETS = ("brand", "base_colour")
 
 def listing_payload(response: requests.Response) -> dict[str, t.Any]:
     """Return the decoded listing body stashed by the base stream's validation."""
-    payload = vars(response).get("asos_payload")
+    payload = decoded_body(response)
     if not isinstance(payload, dict):
-        msg = "listing response was not validated before paging"
+        msg = "a listing body is a JSON object"
         raise TypeError(msg)
     return payload
 

@@ -66,6 +66,15 @@ class Categories(AsosStream):
                 yield node
 
 
+class Batch(t.NamedTuple):
+    """Products for a child stream: ids, their store, query parameters, snapshot time."""
+
+    ids: list[int]
+    store: StoreInfo
+    params: dict[str, t.Any]
+    snapshot_at: str
+
+
 class _ProductChild(AsosStream):
     """Base of the per-product streams fed with batches of ids by ``products``."""
 
@@ -86,17 +95,15 @@ class _ProductChild(AsosStream):
             super()._write_schema_message()
             self._schema_sent = True
 
-    def batch(
-        self, context: Context | None
-    ) -> tuple[list[int], StoreInfo, dict[str, t.Any], str] | None:
-        """Ids, store, query parameters and snapshot time of a batch; None: nothing to do."""
+    def batch(self, context: Context | None) -> Batch | None:
+        """The batch of products a child context names; None: nothing to do."""
         ids = [int(i) for i in (context or {}).get("productIds", ())]
         if not ids or self.run_state.budget_exhausted:
             return None
         store = self.store_info(context)
         # Per-product endpoints take store, currency, sizeSchema and lang, not country.
         params = {k: v for k, v in self.locale_params(store).items() if k != "country"}
-        return ids, store, params, self.tap_runtime.run_started_at.isoformat()
+        return Batch(ids, store, params, self.tap_runtime.run_started_at.isoformat())
 
 
 class ProductDetails(_ProductChild):

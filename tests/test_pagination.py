@@ -7,16 +7,14 @@ import typing as t
 import pytest
 import requests
 
+from tap_asos.client import decoded_body, stash_body
 from tap_asos.pagination import ListingPaginator, facet_values, page_limit, slice_plan
 
 
 def _page(ids: list[int], item_count: int) -> requests.Response:
     response = requests.Response()
     response.status_code = 200
-    vars(response)["asos_payload"] = {
-        "itemCount": item_count,
-        "products": [{"id": i} for i in ids],
-    }
+    stash_body(response, {"itemCount": item_count, "products": [{"id": i} for i in ids]})
     return response
 
 
@@ -44,7 +42,7 @@ def test_stops_when_the_reader_says_so() -> None:
     offsets = []
     for page in pages:
         offsets.append(paginator.current_value)
-        seen.extend(p["id"] for p in vars(page)["asos_payload"]["products"])
+        seen.extend(p["id"] for p in decoded_body(page)["products"])
         paginator.advance(page)
         if paginator.finished:
             break
