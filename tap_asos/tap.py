@@ -240,7 +240,7 @@ class TapAsos(Tap):
         _ = self._monotonic_start
         # The SDK warns once per partition that newest-first listings are "unsorted";
         # that is by design here (bookmarks move at partition end, see Products).
-        logging.getLogger("singer_sdk").addFilter(_UnsortedWarningFilter())
+        logging.getLogger("singer_sdk").addFilter(_UNSORTED_WARNING)  # once: the same object
 
     @override
     def _validate_config(self, *, raise_errors: bool = True) -> list[str]:
@@ -432,6 +432,9 @@ class TapAsos(Tap):
 class _UnsortedWarningFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         return "assumed to be unsorted" not in record.getMessage()
+
+
+_UNSORTED_WARNING = _UnsortedWarningFilter()
 
 
 class ConfigurationError(ValueError):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import typing as t
 
 import pytest
@@ -44,3 +45,12 @@ def test_a_number_setting_that_is_not_a_number_is_a_config_error() -> None:
     with pytest.raises(ConfigValidationError) as caught:
         TapAsos(config={"api_key": "k", "requests_per_second": "fast"}, parse_env_config=False)
     assert any("requests_per_second" in error for error in caught.value.errors)
+
+
+def test_taps_do_not_pile_up_log_filters(sandbox: SandboxServer) -> None:
+    config = tap_config(sandbox.url, sandbox.api_key)
+    TapAsos(config=config, parse_env_config=False)
+    before = len(logging.getLogger("singer_sdk").filters)
+    for _ in range(3):
+        TapAsos(config=config, parse_env_config=False)
+    assert len(logging.getLogger("singer_sdk").filters) == before
