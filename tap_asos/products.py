@@ -212,12 +212,13 @@ class Products(AsosStream):
                 reader.context,
                 counts.order_breaks,
             )
-        if scan.bookmark.anchors and scan.stopped_by != "anchor" and not self.full_table:
+        paired = len(scan.bookmark.anchors) > 1  # one anchor alone can never be a stop
+        if paired and scan.stopped_by != "anchor" and not self.full_table:
             self.run_state.count(self.name, "bookmarks_lost")
             self.logger.warning(
-                "No bookmark anchor of %s is still listed: read it %s",
+                "No two bookmark anchors of %s are still next to each other: read it %s",
                 reader.context,
-                "to its last-run band" if scan.stopped_by == "band" else "whole",
+                "to the freshness band of its last run" if scan.stopped_by == "band" else "whole",
             )
 
     def _close_snapshot_after(self, context: Context) -> None:

@@ -90,7 +90,7 @@ def test_incremental_runs_emit_every_arrival_and_cost_what_is_new(
         # Cost: the blocks since the last run's day, plus the page holding the anchors.
         assert cost <= len(categories) + len(emitted) // 48 + 2
         assert cost * 3 < requests_first
-        assert "No bookmark anchor" not in caplog.text
+        assert "bookmark anchors of" not in caplog.text
         assert "breaks the listing order" not in caplog.text
     partitions = _partitions(result.states)
     assert {len(p["anchors"]) for p in partitions} == {5}
@@ -303,3 +303,25 @@ def test_the_stop_anchor_is_emitted_but_costs_no_detail_call(
     without_details = products - details
     assert 0 < len(without_details) <= len(partitions)
     assert not without_details & entered
+
+
+def test_a_partition_whose_anchors_are_gone_reads_its_last_run_band_and_says_so(
+    make_sandbox: Callable[..., SandboxServer], caplog: pytest.LogCaptureFixture
+) -> None:
+    server = make_sandbox(products=4000, freshness_facet_percent=100, new_per_day=200)
+    config = tap_config(server.url, server.api_key, category_ids=[8799])
+    catalog = catalog_for(config, select=["products"])
+    first = run_tap(config, catalog=catalog)
+    state = copy.deepcopy(first.final_state)
+    for partition in state["bookmarks"]["products"]["partitions"]:
+        partition["anchors"] = [1, 2, 3, 4, 5]  # none of them listed any more
+    before = catalog_truth(server)
+    server.advance(1)
+    second = run_tap(config, catalog=catalog, state=state)
+    emitted = {(r["categoryId"], r["id"]) for r in second.records["products"]}
+    entered = {(c, p) for c, p in catalog_truth(server) - before if c == 8799}
+    assert entered
+    assert entered <= emitted
+    assert "No two bookmark anchors of" in caplog.text
+    # The 7-day band (a day since the last run, two to spare), not the whole listing.
+    assert len(emitted) < len(listed_ids(server.url, server.api_key, "US", 8799))
