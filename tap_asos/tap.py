@@ -24,6 +24,7 @@ from tap_asos import streams
 from tap_asos.alerts import alert_reasons, emit_summary, send_alert
 from tap_asos.categories import flatten_tree
 from tap_asos.client import AsosAPIError
+from tap_asos.progress import ProgressReporter
 from tap_asos.runtime import RequestBudgetExhaustedError, RunState
 from tap_asos.stores import StoreResolver, UnknownStoreError
 from tap_asos.writer import BufferedMsgSpecWriter
@@ -189,6 +190,15 @@ CONFIG_SCHEMA = th.PropertiesList(
         description="Longest wait between two retries.",
     ),
     th.Property(
+        "progress_interval_seconds",
+        th.NumberType(minimum=0),
+        default=30,
+        title="Progress interval seconds",
+        description="Log a progress line (partitions done / total, requests, retries, "
+        "429s, records, request rate, quota left, ETA) this often, and at each "
+        "partition's end (0: at partition ends only).",
+    ),
+    th.Property(
         "alert_webhook_url",
         th.StringType,
         secret=True,
@@ -254,6 +264,17 @@ class TapAsos(Tap):
                 with contextlib.suppress(ValueError):  # validation then names the setting
                     self._config[name] = float(value)
         return super()._validate_config(raise_errors=raise_errors)
+
+    def sync_with_progress(self) -> None:
+        """Sync all streams, with progress lines every interval and at each partition end."""
+        reporter = ProgressReporter(
+            self.run_state, float(self.config.get("progress_interval_seconds", 30))
+        )
+        reporter.start()
+        try:
+            self.sync_all()
+        finally:
+            reporter.stop()
 
     def flush_output(self) -> None:
         """Write out the records the buffered writer holds (see ``AsosStream.log_sync_costs``)."""
@@ -397,7 +418,7 @@ class TapAsos(Tap):
         code, failure = 0, None
         try:
             tap.preflight()
-            tap.sync_all()
+            tap.sync_with_progress()
         except (ConfigurationError, AsosAPIError) as exc:
             status = getattr(exc, "status", None)
             code = (
