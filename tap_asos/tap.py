@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import json
 import logging
 import time
 import typing as t
@@ -11,6 +12,7 @@ from datetime import datetime, timezone
 from functools import cached_property
 from urllib.parse import urlparse
 
+import click
 import requests
 from requests.adapters import HTTPAdapter
 from singer_sdk import Tap
@@ -24,6 +26,7 @@ from tap_asos import streams
 from tap_asos.alerts import alert_reasons, emit_summary, send_alert
 from tap_asos.categories import flatten_tree
 from tap_asos.client import AsosAPIError
+from tap_asos.plan import make_plan
 from tap_asos.progress import ProgressReporter
 from tap_asos.runtime import RequestBudgetExhaustedError, RunState
 from tap_asos.stores import StoreResolver, UnknownStoreError
@@ -389,6 +392,28 @@ class TapAsos(Tap):
 
     @override
     @classmethod
+    def get_singer_command(cls) -> click.Command:
+        command = super().get_singer_command()
+        command.params.append(
+            click.Option(
+                ["--plan"],
+                is_flag=True,
+                help="Print the requests a run with this config, catalog and state would "
+                "make, per stream, its duration and whether it fits the quota left; "
+                "write no records and no state.",
+            )
+        )
+        return command
+
+    def print_plan(self) -> None:
+        """Estimate the run (reading first pages only); print it as JSON on stdout."""
+        plan = make_plan(self)
+        figures = plan.as_dict()
+        self.logger.info("Plan: %s", json.dumps(figures, sort_keys=True))
+        print(json.dumps(figures, indent=2, sort_keys=True))  # noqa: T201 - the command's output
+
+    @override
+    @classmethod
     def invoke(  # type: ignore[override]
         cls,
         *,
@@ -397,6 +422,7 @@ class TapAsos(Tap):
         config: _ConfigInput | None = None,
         state: t.IO[str] | None = None,
         catalog: t.IO[str] | None = None,
+        plan: bool = False,
     ) -> None:
         # As Tap.invoke, plus a preflight before any output, a run summary, and one
         # clear line (no traceback) with a distinct exit code for known failures.
@@ -418,6 +444,9 @@ class TapAsos(Tap):
         code, failure = 0, None
         try:
             tap.preflight()
+            if plan:
+                tap.print_plan()
+                return
             tap.sync_with_progress()
         except (ConfigurationError, AsosAPIError) as exc:
             status = getattr(exc, "status", None)
