@@ -62,6 +62,27 @@ class Plan:
     own_requests: int = 0
     quota_remaining: int | None = None
     requests_per_second: float = 0.0
+    # Listing pages plus children calls of each partition, in the run's order.
+    partition_costs: list[int] = field(default_factory=list)
+    max_requests: int = 0
+
+    def left_for_next_run(self, budget: int) -> list[dict[str, t.Any]]:
+        """The partitions a run with ``budget`` requests for the partitions will not finish.
+
+        A run reads partitions in order and stops at the budget: the partition it is in
+        then keeps its old bookmark, so it is left too, with every one after it.
+        """
+        spent = 0
+        for index, cost in enumerate(self.partition_costs):
+            spent += cost
+            if spent > budget:
+                return [p.context for p in self.partitions[index:] if not p.done]
+        return []
+
+    @property
+    def fixed(self) -> int:
+        """The run's requests before the first partition (countries, category trees)."""
+        return self.requests.get("countries", 0) + self.requests.get("categories", 0)
 
     @property
     def total(self) -> int:
@@ -83,6 +104,10 @@ class Plan:
             "partitions": len(self.partitions),
             "partitions_done_already": sum(p.done for p in self.partitions),
             "plan_requests": self.own_requests,
+            "max_requests": self.max_requests,
+            "partitions_left_for_next_run": self.left_for_next_run(self.max_requests - self.fixed)
+            if self.max_requests
+            else [],
         }
 
 
@@ -92,7 +117,10 @@ def make_plan(tap: TapAsos) -> Plan:
     products = t.cast("t.Any", streams["products"])
     selected = {name for name, s in streams.items() if s.selected or s.has_selected_descendents}
     stores = tap.stores.resolve_all()  # /countries/list once
-    plan = Plan(requests_per_second=float(tap.config["requests_per_second"]))
+    plan = Plan(
+        requests_per_second=float(tap.config["requests_per_second"]),
+        max_requests=int(tap.config["max_requests"]),
+    )
     requests = plan.requests
     requests["countries"] = 1 + int("countries" in selected)
     categories = len(stores) * int("categories" in selected)
@@ -103,11 +131,16 @@ def make_plan(tap: TapAsos) -> Plan:
         plan.partitions = [_partition(tap, products, c) for c in products.partitions]
         requests["products"] = sum(p.pages for p in plan.partitions)
         emitted = _children_per_partition(plan.partitions)
+        size = min(int(tap.config["id_batch_size"]), MAX_STOCK_PRICE_IDS)
+        details = emitted if "product_details" in selected else [0] * len(emitted)
+        stock = [math.ceil(n / size) if "stock_prices" in selected else 0 for n in emitted]
         if "product_details" in selected:
-            requests["product_details"] = sum(emitted)
+            requests["product_details"] = sum(details)
         if "stock_prices" in selected:
-            size = min(int(tap.config["id_batch_size"]), MAX_STOCK_PRICE_IDS)
-            requests["stock_prices"] = sum(math.ceil(n / size) for n in emitted)
+            requests["stock_prices"] = sum(stock)
+        plan.partition_costs = [
+            p.pages + d + s for p, d, s in zip(plan.partitions, details, stock, strict=True)
+        ]
     requests["categories"] = categories
     plan.own_requests = tap.run_state.requests
     plan.quota_remaining = tap.run_state.quota.remaining
