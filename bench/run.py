@@ -26,6 +26,7 @@ import typing as t
 from datetime import datetime, timezone
 from pathlib import Path
 
+import charts  # bench/charts.py: the script's folder is on sys.path
 import requests
 
 HERE = Path(__file__).resolve().parent
@@ -523,7 +524,16 @@ def main() -> None:
     parser.add_argument("--memory-large", type=int, default=100_000)
     parser.add_argument("--scenarios", default="ABCM")
     parser.add_argument("--out", type=Path, default=HERE)
+    parser.add_argument(
+        "--charts-only",
+        action="store_true",
+        help="Redraw the charts from the existing results.json in --out; run nothing.",
+    )
     args = parser.parse_args()
+    if args.charts_only:
+        for path in charts.draw(json.loads((args.out / "results.json").read_text()), args.out):
+            print(path)
+        return
     tmp = WORK / "runs"
     tmp.mkdir(parents=True, exist_ok=True)
     runners = {"A": scenario_a, "B": scenario_b, "C": scenario_c, "M": scenario_m}
@@ -547,6 +557,7 @@ def main() -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "results.json").write_text(json.dumps({"meta": meta, "results": results}, indent=2))
     (args.out / "results.md").write_text(markdown(meta, results))
+    charts.draw({"meta": meta, "results": results}, args.out)
     print(markdown(meta, results))
 
 

@@ -165,7 +165,7 @@ class Products(AsosStream):
         snapshot_at = self._snapshot_at()
         if self.full_table and state.get("snapshot_at") == snapshot_at:
             self.log("Skipping %s: done earlier in snapshot %s", context, snapshot_at)
-            self.run_state.partitions_done += 1
+            self.run_state.finish_partition()
             self._close_snapshot_after(context)
             return
         scan = ArrivalScan(
@@ -188,7 +188,7 @@ class Products(AsosStream):
             state.pop("progress_markers", None)
             self.log("Request budget reached in %s; it resumes next run", context)
             return
-        self.run_state.partitions_done += 1
+        self.run_state.finish_partition()
         state.update(scan.next_bookmark().to_state())
         if self.full_table:
             state["snapshot_at"] = snapshot_at

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Mapping
+    from collections.abc import Callable, Iterable, Mapping
 
 
 class RequestBudgetExhaustedError(Exception):
@@ -91,6 +91,8 @@ class RunState:
     # Top-level fields the API sent that no schema declares (API drift): stream ->
     # field -> records that carried it. They are dropped from records, so counted here.
     unknown_fields: dict[str, Counter[str]] = field(default_factory=dict)
+    # Called after each finished partition (the progress line); None: nothing.
+    on_partition_done: Callable[[], None] | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def __post_init__(self) -> None:
@@ -101,6 +103,13 @@ class RunState:
         """Add to one of a stream's counters (records, pages, ...)."""
         with self._lock:
             self.per_stream.setdefault(stream, Counter())[name] += n
+
+    def finish_partition(self) -> None:
+        """Count one finished partition, then tell the progress reporter."""
+        with self._lock:
+            self.partitions_done += 1
+        if self.on_partition_done is not None:
+            self.on_partition_done()
 
     def count_unknown_fields(self, stream: str, names: Iterable[str]) -> None:
         """Count one record of ``stream`` carrying the undeclared top-level ``names``."""

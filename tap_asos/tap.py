@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import json
 import logging
 import time
 import typing as t
@@ -11,6 +12,7 @@ from datetime import datetime, timezone
 from functools import cached_property
 from urllib.parse import urlparse
 
+import click
 import requests
 from requests.adapters import HTTPAdapter
 from singer_sdk import Tap
@@ -24,6 +26,8 @@ from tap_asos import streams
 from tap_asos.alerts import alert_reasons, emit_summary, send_alert
 from tap_asos.categories import flatten_tree
 from tap_asos.client import AsosAPIError
+from tap_asos.plan import make_plan
+from tap_asos.progress import ProgressReporter
 from tap_asos.runtime import RequestBudgetExhaustedError, RunState
 from tap_asos.stores import StoreResolver, UnknownStoreError
 from tap_asos.writer import BufferedMsgSpecWriter
@@ -189,6 +193,15 @@ CONFIG_SCHEMA = th.PropertiesList(
         description="Longest wait between two retries.",
     ),
     th.Property(
+        "progress_interval_seconds",
+        th.NumberType(minimum=0),
+        default=30,
+        title="Progress interval seconds",
+        description="Log a progress line (partitions done / total, requests, retries, "
+        "429s, records, request rate, quota left, ETA) this often, and at each "
+        "partition's end (0: at partition ends only).",
+    ),
+    th.Property(
         "alert_webhook_url",
         th.StringType,
         secret=True,
@@ -254,6 +267,17 @@ class TapAsos(Tap):
                 with contextlib.suppress(ValueError):  # validation then names the setting
                     self._config[name] = float(value)
         return super()._validate_config(raise_errors=raise_errors)
+
+    def sync_with_progress(self) -> None:
+        """Sync all streams, with progress lines every interval and at each partition end."""
+        reporter = ProgressReporter(
+            self.run_state, float(self.config.get("progress_interval_seconds", 30))
+        )
+        reporter.start()
+        try:
+            self.sync_all()
+        finally:
+            reporter.stop()
 
     def flush_output(self) -> None:
         """Write out the records the buffered writer holds (see ``AsosStream.log_sync_costs``)."""
@@ -368,6 +392,78 @@ class TapAsos(Tap):
 
     @override
     @classmethod
+    def get_singer_command(cls) -> click.Command:
+        command = super().get_singer_command()
+        command.params.append(
+            click.Option(
+                ["--plan"],
+                is_flag=True,
+                help="Print the requests a run with this config, catalog and state would "
+                "make, per stream, its duration and whether it fits the quota left; "
+                "write no records and no state.",
+            )
+        )
+        return command
+
+    def print_plan(self) -> None:
+        """Estimate the run (reading first pages only); print it as JSON on stdout."""
+        plan = make_plan(self)
+        figures = plan.as_dict()
+        self.logger.info("Plan: %s", json.dumps(figures, sort_keys=True))
+        print(json.dumps(figures, indent=2, sort_keys=True))  # noqa: T201 - the command's output
+
+    def announce_budget(self) -> None:
+        """With max_requests set: plan the run, and say which partitions it will leave.
+
+        The plan's first pages count against the budget (one request per partition), so
+        it is made only when they take at most a quarter of it; the countries and
+        category trees it reads are not read again by the run.
+        """
+        budget = int(self.config["max_requests"])
+        products = t.cast("streams.Products", self.streams["products"])
+        if products.selected:
+            # Read by the run anyway (countries, category trees): not extra.
+            first_pages = len(products.partitions)
+            if first_pages > (budget - self.run_state.requests) // 4:
+                self.logger.info(
+                    "Budget: no plan at start: its %d first pages would take over a "
+                    "quarter of max_requests=%d (run tap-asos --plan beforehand)",
+                    first_pages,
+                    budget,
+                )
+                return
+        plan = make_plan(self)
+        # What the run will still spend before the first partition: the countries and
+        # categories streams' own requests, when selected.
+        before = (
+            plan.fixed - 1 - len(self.stores.resolve_all()) * int(self.streams["products"].selected)
+        )
+        left = plan.left_for_next_run(budget - self.run_state.requests - max(0, before))
+        self.logger.info(
+            "Budget: %s",
+            json.dumps(
+                {
+                    "max_requests": budget,
+                    "plan_requests_total": plan.total,
+                    "plan_requests": plan.own_requests,
+                    "partitions": len(plan.partitions),
+                    "partitions_left_for_next_run": left,
+                },
+                sort_keys=True,
+            ),
+        )
+        if left:
+            self.logger.warning(
+                "max_requests=%d is below the plan's %d requests: this run leaves %d of %d "
+                "partitions for the next run (listed in the Budget line)",
+                budget,
+                plan.total,
+                len(left),
+                len(plan.partitions),
+            )
+
+    @override
+    @classmethod
     def invoke(  # type: ignore[override]
         cls,
         *,
@@ -376,6 +472,7 @@ class TapAsos(Tap):
         config: _ConfigInput | None = None,
         state: t.IO[str] | None = None,
         catalog: t.IO[str] | None = None,
+        plan: bool = False,
     ) -> None:
         # As Tap.invoke, plus a preflight before any output, a run summary, and one
         # clear line (no traceback) with a distinct exit code for known failures.
@@ -397,7 +494,12 @@ class TapAsos(Tap):
         code, failure = 0, None
         try:
             tap.preflight()
-            tap.sync_all()
+            if plan:
+                tap.print_plan()
+                return
+            if int(tap.config["max_requests"]):
+                tap.announce_budget()
+            tap.sync_with_progress()
         except (ConfigurationError, AsosAPIError) as exc:
             status = getattr(exc, "status", None)
             code = (

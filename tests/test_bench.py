@@ -64,3 +64,7 @@ def test_tiny_benchmark_produces_every_scenario(tmp_path: Path) -> None:
     m = results["M"]
     assert {r["state_bytes_per_partition"] for r in m.values()} <= set(range(100, 400))
     assert "| tap-asos |" in (tmp_path / "results.md").read_text()
+    # make bench draws its charts too (their content: tests/test_bench_charts.py).
+    assert sorted(p.name for p in tmp_path.glob("chart-*.png")) == [
+        f"chart-{s}.png" for s in "ABCM"
+    ]

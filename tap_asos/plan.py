@@ -1,0 +1,211 @@
+"""What a run will spend, estimated before it spends it (``tap-asos --plan``).
+
+The plan reads what the run would read first and nothing more: the countries, each
+store's category tree (when the run discovers categories), and the first listing
+page of each selected store x category partition (its ``itemCount`` and
+``freshness_band`` facet).  With the state it estimates each partition's listing
+pages and the products it will emit (see :mod:`tap_asos.arrivals`):
+
+- snapshot (FULL_TABLE, or incremental without a bookmark): the whole listing
+  (at most ``max_products_per_partition``); a partition already done in the snapshot
+  in progress costs nothing;
+- incremental with a bookmark: everything above the frozen part, ``itemCount`` now
+  less the frozen part's size at the last run, plus the two anchors it stops at
+  (the cost formula ``ceil((new + last_today + 2) / page_size)``); without the frozen
+  size, down to the band covering the last run (``band_limit``).
+
+Children: one ``product_details`` call per emitted product, one ``stock_prices`` call
+per ``id_batch_size`` emitted products of a partition.  A product listed in several
+categories is counted in each (the run calls its children once per store): the plan
+errs on the high side there.  Listings deeper than ``max_listing_offset`` are counted
+as if paged to their end (their facet slices cost about as many pages).
+"""
+
+from __future__ import annotations
+
+import math
+import typing as t
+from dataclasses import dataclass, field
+
+from tap_asos.arrivals import Bookmark, band_counts, band_limit
+from tap_asos.products import MAX_STOCK_PRICE_IDS
+
+if t.TYPE_CHECKING:
+    from tap_asos.tap import TapAsos
+
+
+@dataclass
+class PartitionPlan:
+    """One store x category: what its run will cost."""
+
+    store: str
+    category_id: int
+    item_count: int
+    pages: int
+    products: int  # sent to the children (details, stock)
+    done: bool = False  # already done in the snapshot in progress
+    # The ids of those products that are on the first page (the rest are not read).
+    first_ids: list[int] = field(default_factory=list)
+
+    @property
+    def context(self) -> dict[str, t.Any]:
+        """The partition as the state and the logs name it."""
+        return {"store": self.store, "categoryId": self.category_id}
+
+
+@dataclass
+class Plan:
+    """Requests per stream a run will make, and what the plan itself cost."""
+
+    requests: dict[str, int] = field(default_factory=dict)
+    partitions: list[PartitionPlan] = field(default_factory=list)
+    own_requests: int = 0
+    quota_remaining: int | None = None
+    requests_per_second: float = 0.0
+    # Listing pages plus children calls of each partition, in the run's order.
+    partition_costs: list[int] = field(default_factory=list)
+    max_requests: int = 0
+
+    def left_for_next_run(self, budget: int) -> list[dict[str, t.Any]]:
+        """The partitions a run with ``budget`` requests for the partitions will not finish.
+
+        A run reads partitions in order and stops at the budget: the partition it is in
+        then keeps its old bookmark, so it is left too, with every one after it.
+        """
+        spent = 0
+        for index, cost in enumerate(self.partition_costs):
+            spent += cost
+            if spent > budget:
+                return [p.context for p in self.partitions[index:] if not p.done]
+        return []
+
+    @property
+    def fixed(self) -> int:
+        """The run's requests before the first partition (countries, category trees)."""
+        return self.requests.get("countries", 0) + self.requests.get("categories", 0)
+
+    @property
+    def total(self) -> int:
+        """All the run's requests."""
+        return sum(self.requests.values())
+
+    def as_dict(self) -> dict[str, t.Any]:
+        """The plan as printed (JSON)."""
+        seconds = self.total / self.requests_per_second if self.requests_per_second else None
+        return {
+            "requests": dict(sorted(self.requests.items())),
+            "requests_total": self.total,
+            "seconds_at_requests_per_second": None if seconds is None else round(seconds),
+            "requests_per_second": self.requests_per_second,
+            "quota_remaining": self.quota_remaining,
+            "fits_quota": None
+            if self.quota_remaining is None
+            else self.total <= self.quota_remaining,
+            "partitions": len(self.partitions),
+            "partitions_done_already": sum(p.done for p in self.partitions),
+            "plan_requests": self.own_requests,
+            "max_requests": self.max_requests,
+            "partitions_left_for_next_run": self.left_for_next_run(self.max_requests - self.fixed)
+            if self.max_requests
+            else [],
+        }
+
+
+def make_plan(tap: TapAsos) -> Plan:
+    """Estimate the run's requests; the plan's own requests go through the run's policy."""
+    streams = tap.streams
+    products = t.cast("t.Any", streams["products"])
+    selected = {name for name, s in streams.items() if s.selected or s.has_selected_descendents}
+    stores = tap.stores.resolve_all()  # /countries/list once
+    plan = Plan(
+        requests_per_second=float(tap.config["requests_per_second"]),
+        max_requests=int(tap.config["max_requests"]),
+    )
+    requests = plan.requests
+    requests["countries"] = 1 + int("countries" in selected)
+    categories = len(stores) * int("categories" in selected)
+    if "products" in selected:
+        # The preflight checks configured ids against each store's tree; without
+        # them the run reads each tree to discover the leaf categories.
+        categories += len(stores)
+        plan.partitions = [_partition(tap, products, c) for c in products.partitions]
+        requests["products"] = sum(p.pages for p in plan.partitions)
+        emitted = _children_per_partition(plan.partitions)
+        size = min(int(tap.config["id_batch_size"]), MAX_STOCK_PRICE_IDS)
+        details = emitted if "product_details" in selected else [0] * len(emitted)
+        stock = [math.ceil(n / size) if "stock_prices" in selected else 0 for n in emitted]
+        if "product_details" in selected:
+            requests["product_details"] = sum(details)
+        if "stock_prices" in selected:
+            requests["stock_prices"] = sum(stock)
+        plan.partition_costs = [
+            p.pages + d + s for p, d, s in zip(plan.partitions, details, stock, strict=True)
+        ]
+    requests["categories"] = categories
+    plan.own_requests = tap.run_state.requests
+    plan.quota_remaining = tap.run_state.quota.remaining
+    return plan
+
+
+def _partition(tap: TapAsos, products: t.Any, context: dict[str, t.Any]) -> PartitionPlan:  # noqa: ANN401
+    """Read the partition's first page; estimate its pages and products from it and its state."""
+    page_size = int(tap.config["page_size"])
+    cap = int(tap.config.get("max_products_per_partition") or 0)
+    state = _partition_state(tap, context)
+    full = products.full_table
+    snapshot = tap.state.get("bookmarks", {}).get("products", {}).get("snapshot_in_progress")
+    if full and snapshot and state.get("snapshot_at") == snapshot:
+        return PartitionPlan(context["store"], context["categoryId"], 0, 0, 0, done=True)
+    first = products.fetch(products.path, products.get_url_params(context, None), context)
+    item_count = int(first.get("itemCount") or 0)
+    bookmark = Bookmark.from_state(state)
+    if full or not bookmark.anchors:
+        depth = item_count
+        if not full:
+            limit = band_limit(band_counts(first), bookmark.checked_at, tap.run_started_at)
+            depth = min(item_count, limit) if limit is not None else item_count
+        emitted = depth
+    elif bookmark.frozen is not None:
+        # Above the frozen part (which only loses products), then the stop pair.
+        depth = min(item_count, max(0, item_count - bookmark.frozen) + 2)
+        # Neither anchor of the stop pair goes to the children.
+        emitted = max(0, depth - 2)
+    else:
+        depth = item_count
+        emitted = item_count
+    if cap:
+        depth, emitted = min(depth, cap), min(emitted, cap)
+    pages = max(1, math.ceil(depth / page_size))
+    ids = [int(p["id"]) for p in first.get("products") or []][:emitted]
+    return PartitionPlan(
+        context["store"], context["categoryId"], item_count, pages, emitted, first_ids=ids
+    )
+
+
+def _children_per_partition(partitions: list[PartitionPlan]) -> list[int]:
+    """Products each partition sends to the children, each product once per store.
+
+    The run sends a product listed in several categories to the children once.  For
+    the ids on first pages that is counted exactly (in the run's partition order);
+    the rest of a partition is scaled by the share of first-page ids not seen before.
+    """
+    seen: dict[str, set[int]] = {}
+    sampled = fresh_total = 0
+    fresh_counts: list[tuple[int, int]] = []
+    for part in partitions:
+        store_seen = seen.setdefault(part.store, set())
+        fresh = [i for i in part.first_ids if i not in store_seen]
+        store_seen.update(part.first_ids)
+        sampled += len(part.first_ids)
+        fresh_total += len(fresh)
+        fresh_counts.append((len(fresh), part.products - len(part.first_ids)))
+    share = fresh_total / sampled if sampled else 1.0
+    return [exact + round(rest * share) for exact, rest in fresh_counts]
+
+
+def _partition_state(tap: TapAsos, context: dict[str, t.Any]) -> dict[str, t.Any]:
+    """The partition's state as the run will read it (never created or changed here)."""
+    for entry in tap.state.get("bookmarks", {}).get("products", {}).get("partitions", []):
+        if entry.get("context") == context:
+            return t.cast("dict[str, t.Any]", entry)
+    return {}
