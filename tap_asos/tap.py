@@ -193,6 +193,15 @@ CONFIG_SCHEMA = th.PropertiesList(
         description="Longest wait between two retries.",
     ),
     th.Property(
+        "plan_before_run",
+        th.BooleanType,
+        default=False,
+        title="Plan before a budgeted run",
+        description="With max_requests set, estimate the run first (as --plan does: one "
+        "listing request per partition, counted against the budget) and log which "
+        "partitions it will leave for the next run.",
+    ),
+    th.Property(
         "progress_interval_seconds",
         th.NumberType(minimum=0),
         default=30,
@@ -413,7 +422,7 @@ class TapAsos(Tap):
         print(json.dumps(figures, indent=2, sort_keys=True))  # noqa: T201 - the command's output
 
     def announce_budget(self) -> None:
-        """With max_requests set: plan the run, and say which partitions it will leave.
+        """With max_requests and plan_before_run: plan, and say which partitions it leaves.
 
         The plan's first pages count against the budget (one request per partition), so
         it is made only when they take at most a quarter of it; the countries and
@@ -497,7 +506,7 @@ class TapAsos(Tap):
             if plan:
                 tap.print_plan()
                 return
-            if int(tap.config["max_requests"]):
+            if int(tap.config["max_requests"]) and tap.config.get("plan_before_run"):
                 tap.announce_budget()
             tap.sync_with_progress()
         except (ConfigurationError, AsosAPIError) as exc:

@@ -74,6 +74,10 @@ def test_a_budget_below_the_plan_names_the_partitions_it_leaves(
     config = tap_config(server.url, server.api_key, page_size=20)
     plan = json.loads(run_cli(config, tmp_path, "--plan").stdout)
     config["max_requests"] = plan["requests_total"] // 2
+    unplanned = run_cli(config, tmp_path)  # the plan costs requests: only when asked
+    assert unplanned.returncode == 0, unplanned.stderr[-2000:]
+    assert "Budget: " not in unplanned.stderr
+    config["plan_before_run"] = True
     ran = run_cli(config, tmp_path)
     assert ran.returncode == 0, ran.stderr[-2000:]
     budget = _logged(ran.stderr, "Budget: ")
