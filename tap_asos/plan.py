@@ -23,6 +23,7 @@ as if paged to their end (their facet slices cost about as many pages).
 
 from __future__ import annotations
 
+import json
 import math
 import typing as t
 from dataclasses import dataclass, field
@@ -31,6 +32,7 @@ from tap_asos.arrivals import Bookmark, band_counts, band_limit
 from tap_asos.products import MAX_STOCK_PRICE_IDS
 
 if t.TYPE_CHECKING:
+    from tap_asos.products import Products
     from tap_asos.tap import TapAsos
 
 
@@ -209,3 +211,60 @@ def _partition_state(tap: TapAsos, context: dict[str, t.Any]) -> dict[str, t.Any
         if entry.get("context") == context:
             return t.cast("dict[str, t.Any]", entry)
     return {}
+
+
+def print_plan(tap: TapAsos) -> None:
+    """Estimate the run (reading first pages only); print it as JSON on stdout."""
+    plan = make_plan(tap)
+    figures = plan.as_dict()
+    tap.logger.info("Plan: %s", json.dumps(figures, sort_keys=True))
+    print(json.dumps(figures, indent=2, sort_keys=True))  # noqa: T201 - the command's output
+
+
+def announce_budget(tap: TapAsos) -> None:
+    """With max_requests and plan_before_run: plan, and say which partitions it leaves.
+
+    The plan's first pages count against the budget (one request per partition), so
+    it is made only when they take at most a quarter of it; the countries and
+    category trees it reads are not read again by the run.
+    """
+    budget = int(tap.config["max_requests"])
+    products = t.cast("Products", tap.streams["products"])
+    if products.selected:
+        # Read by the run anyway (countries, category trees): not extra.
+        first_pages = len(products.partitions)
+        if first_pages > (budget - tap.run_state.requests) // 4:
+            tap.logger.info(
+                "Budget: no plan at start: its %d first pages would take over a "
+                "quarter of max_requests=%d (run tap-asos --plan beforehand)",
+                first_pages,
+                budget,
+            )
+            return
+    plan = make_plan(tap)
+    # What the run will still spend before the first partition: the countries and
+    # categories streams' own requests, when selected.
+    before = plan.fixed - 1 - len(tap.stores.resolve_all()) * int(tap.streams["products"].selected)
+    left = plan.left_for_next_run(budget - tap.run_state.requests - max(0, before))
+    tap.logger.info(
+        "Budget: %s",
+        json.dumps(
+            {
+                "max_requests": budget,
+                "plan_requests_total": plan.total,
+                "plan_requests": plan.own_requests,
+                "partitions": len(plan.partitions),
+                "partitions_left_for_next_run": left,
+            },
+            sort_keys=True,
+        ),
+    )
+    if left:
+        tap.logger.warning(
+            "max_requests=%d is below the plan's %d requests: this run leaves %d of %d "
+            "partitions for the next run (listed in the Budget line)",
+            budget,
+            plan.total,
+            len(left),
+            len(plan.partitions),
+        )

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import copy
-import json
 import logging
 import time
 import typing as t
@@ -26,7 +25,7 @@ from tap_asos import streams
 from tap_asos.alerts import alert_reasons, emit_summary, send_alert
 from tap_asos.categories import flatten_tree
 from tap_asos.client import AsosAPIError
-from tap_asos.plan import make_plan
+from tap_asos.plan import announce_budget, print_plan
 from tap_asos.progress import ProgressReporter
 from tap_asos.runtime import RequestBudgetExhaustedError, RunState
 from tap_asos.stores import StoreResolver, UnknownStoreError
@@ -414,63 +413,6 @@ class TapAsos(Tap):
         )
         return command
 
-    def print_plan(self) -> None:
-        """Estimate the run (reading first pages only); print it as JSON on stdout."""
-        plan = make_plan(self)
-        figures = plan.as_dict()
-        self.logger.info("Plan: %s", json.dumps(figures, sort_keys=True))
-        print(json.dumps(figures, indent=2, sort_keys=True))  # noqa: T201 - the command's output
-
-    def announce_budget(self) -> None:
-        """With max_requests and plan_before_run: plan, and say which partitions it leaves.
-
-        The plan's first pages count against the budget (one request per partition), so
-        it is made only when they take at most a quarter of it; the countries and
-        category trees it reads are not read again by the run.
-        """
-        budget = int(self.config["max_requests"])
-        products = t.cast("streams.Products", self.streams["products"])
-        if products.selected:
-            # Read by the run anyway (countries, category trees): not extra.
-            first_pages = len(products.partitions)
-            if first_pages > (budget - self.run_state.requests) // 4:
-                self.logger.info(
-                    "Budget: no plan at start: its %d first pages would take over a "
-                    "quarter of max_requests=%d (run tap-asos --plan beforehand)",
-                    first_pages,
-                    budget,
-                )
-                return
-        plan = make_plan(self)
-        # What the run will still spend before the first partition: the countries and
-        # categories streams' own requests, when selected.
-        before = (
-            plan.fixed - 1 - len(self.stores.resolve_all()) * int(self.streams["products"].selected)
-        )
-        left = plan.left_for_next_run(budget - self.run_state.requests - max(0, before))
-        self.logger.info(
-            "Budget: %s",
-            json.dumps(
-                {
-                    "max_requests": budget,
-                    "plan_requests_total": plan.total,
-                    "plan_requests": plan.own_requests,
-                    "partitions": len(plan.partitions),
-                    "partitions_left_for_next_run": left,
-                },
-                sort_keys=True,
-            ),
-        )
-        if left:
-            self.logger.warning(
-                "max_requests=%d is below the plan's %d requests: this run leaves %d of %d "
-                "partitions for the next run (listed in the Budget line)",
-                budget,
-                plan.total,
-                len(left),
-                len(plan.partitions),
-            )
-
     @override
     @classmethod
     def invoke(  # type: ignore[override]
@@ -504,10 +446,10 @@ class TapAsos(Tap):
         try:
             tap.preflight()
             if plan:
-                tap.print_plan()
+                print_plan(tap)
                 return
             if int(tap.config["max_requests"]) and tap.config.get("plan_before_run"):
-                tap.announce_budget()
+                announce_budget(tap)
             tap.sync_with_progress()
         except (ConfigurationError, AsosAPIError) as exc:
             status = getattr(exc, "status", None)
