@@ -31,7 +31,7 @@ if t.TYPE_CHECKING:
     from collections.abc import Generator, Iterable
 
     from backoff.types import Details
-    from singer_sdk.helpers.types import Context
+    from singer_sdk.helpers.types import Context, RequestFunc
     from singer_sdk.pagination import BaseAPIPaginator
 
     from tap_asos.runtime import RunState
@@ -154,13 +154,16 @@ class AsosStream(RESTStream[t.Any]):
     # --- requests ------------------------------------------------------------
 
     @override
-    def _request(
-        self,
-        prepared_request: requests.PreparedRequest,
-        context: Context | None,
-    ) -> requests.Response:
-        self.run_state.take_request_slot(self.name)
-        return super()._request(prepared_request, context)
+    def request_decorator(self, func: RequestFunc) -> RequestFunc:
+        # Every attempt, retries included, first takes a slot of the run-wide rate limit
+        # and request budget: the slot goes inside the SDK's retry loop.
+        def with_slot(
+            prepared_request: requests.PreparedRequest, context: Context | None
+        ) -> requests.Response:
+            self.run_state.take_request_slot(self.name)
+            return func(prepared_request, context)
+
+        return super().request_decorator(with_slot)
 
     def fetch(self, path: str, params: dict[str, t.Any], context: Context | None) -> t.Any:  # noqa: ANN401
         """GET one path with the full policy (limit, retries, validation); return JSON.

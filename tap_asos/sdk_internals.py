@@ -1,0 +1,130 @@
+"""Every private singer-sdk member tap-asos and its loader lean on, with why.
+
+singer-sdk may rename a private member in any release.  Each use is listed here with
+where it is made and why no public hook does the job; :func:`missing` names those an
+installed SDK lacks, and ``tests/test_sdk_internals.py`` fails with that list (it runs
+in ``make test-sdk-latest`` against the newest SDK too).  Checked on singer-sdk 0.54.9.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+
+CHECKED_ON = ("0.54.9",)
+
+
+@dataclass(frozen=True)
+class Internal:
+    """One private member in use: ``owner`` (module or class path) and ``name``."""
+
+    owner: str
+    name: str
+    used_in: str
+    why: str
+    on_instances: bool = False  # set in __init__, not a class attribute
+
+
+INTERNALS = (
+    Internal(
+        "singer_sdk.helpers._util",
+        "load_json",
+        "tap_asos/tap.py invoke",
+        "reads --state/--catalog as Tap.invoke does; invoke is replaced to classify failures",
+    ),
+    Internal(
+        "singer_sdk.plugin_base",
+        "_ConfigInput",
+        "tap_asos/tap.py and target_s3/target.py invoke",
+        "the type of invoke's config argument, which the SDK's CLI passes",
+    ),
+    Internal(
+        "singer_sdk.plugin_base.PluginBase",
+        "_validate_config",
+        "tap_asos/tap.py",
+        "numbers given as strings (Meltano 4.4 cannot pass decimals from the environment) "
+        "are converted before validation; no public hook runs before it",
+    ),
+    Internal(
+        "singer_sdk.plugin_base.PluginBase",
+        "_config",
+        "tap_asos/tap.py _validate_config",
+        "the converted numbers are written back where the SDK reads its config",
+        on_instances=True,
+    ),
+    Internal(
+        "singer_sdk.streams.core.Stream",
+        "_tap",
+        "tap_asos/client.py tap_runtime",
+        "streams share the tap's session, rate limiter and store resolver",
+        on_instances=True,
+    ),
+    Internal(
+        "singer_sdk.streams.rest.RESTStream",
+        "_request",
+        "tap_asos/client.py fetch, tap_asos/products.py pages",
+        "one validated request with the SDK's metrics, passed to request_decorator for "
+        "retries: the per-product fan-out and the page prefetch send their own requests",
+    ),
+    Internal(
+        "singer_sdk.streams.rest.RESTStream",
+        "_prepare_request",
+        "tap_asos/products.py pages",
+        "builds the next page's request while this page is processed (prefetch)",
+    ),
+    Internal(
+        "singer_sdk.streams.core.Stream",
+        "_generate_record_messages",
+        "tap_asos/client.py",
+        "the per-record fast path (no selection-mask walk when everything is selected)",
+    ),
+    Internal(
+        "singer_sdk.streams.core.Stream",
+        "_stream_version",
+        "tap_asos/client.py _generate_record_messages",
+        "the record message's version, as the SDK's own path sets it",
+        on_instances=True,
+    ),
+    Internal(
+        "singer_sdk.streams.core.Stream",
+        "_write_schema_message",
+        "tap_asos/streams.py",
+        "child streams send SCHEMA once per run, not once per batch of ids",
+    ),
+    Internal(
+        "singer_sdk.target_base.Target",
+        "_MAX_RECORD_AGE_IN_MINUTES",
+        "target_s3/target.py",
+        "the loader's max_batch_age_seconds setting",
+    ),
+)
+
+
+def _resolve(path: str) -> object | None:
+    """A module, or a class inside one, by dotted path; None if it is gone."""
+    parts = path.split(".")
+    for cut in range(len(parts), 0, -1):
+        try:
+            found: object = importlib.import_module(".".join(parts[:cut]))
+        except ImportError:
+            continue
+        for name in parts[cut:]:
+            found = getattr(found, name, None)
+            if found is None:
+                return None
+        return found
+    return None
+
+
+def missing(instances: dict[str, object] | None = None) -> list[Internal]:
+    """The internals the installed SDK lacks (``instances``: owner path -> an instance)."""
+    gone = []
+    for internal in INTERNALS:
+        owner = _resolve(internal.owner)
+        if internal.on_instances:
+            owner = (instances or {}).get(internal.owner)
+            if owner is None:
+                continue  # checked only where the caller gives an instance
+        if owner is None or not hasattr(owner, internal.name):
+            gone.append(internal)
+    return gone
