@@ -38,6 +38,10 @@ if t.TYPE_CHECKING:
     from tap_asos.stores import StoreInfo, StoreResolver
 
 _DECODER = msgspec.json.Decoder()
+# The category tree: a stream of its own, and where products discovers its partitions.
+CATEGORIES_PATH = "/categories/list"
+# The API takes at most this many ids per get-stock-price call (the site batches ~50).
+MAX_STOCK_PRICE_IDS = 50
 # RapidAPI's per-second 429 carries no Retry-After in any quote found: wait ~1 s.
 DEFAULT_RETRY_AFTER = 1.0
 MAX_RETRY_AFTER = 120.0

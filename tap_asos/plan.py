@@ -29,7 +29,7 @@ import typing as t
 from dataclasses import dataclass, field
 
 from tap_asos.arrivals import Bookmark, band_counts, band_limit
-from tap_asos.products import MAX_STOCK_PRICE_IDS
+from tap_asos.client import MAX_STOCK_PRICE_IDS
 
 if t.TYPE_CHECKING:
     from tap_asos.products import Products

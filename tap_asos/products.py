@@ -14,7 +14,7 @@ from typing_extensions import override
 from tap_asos import schemas
 from tap_asos.arrivals import ArrivalScan, Bookmark
 from tap_asos.categories import leaf_category_ids
-from tap_asos.client import AsosAPIError, AsosStream
+from tap_asos.client import CATEGORIES_PATH, MAX_STOCK_PRICE_IDS, AsosAPIError, AsosStream
 from tap_asos.listing import Limits, ListingReader
 from tap_asos.pagination import SLICE_FACETS, ListingPaginator, page_limit
 
@@ -26,8 +26,6 @@ if t.TYPE_CHECKING:
 
     from tap_asos.stores import StoreInfo
 
-# The API takes at most this many ids per get-stock-price call (the site batches ~50).
-MAX_STOCK_PRICE_IDS = 50
 R = t.TypeVar("R")
 
 
@@ -80,7 +78,7 @@ class Products(AsosStream):
         return any(c.selected or c.has_selected_descendents for c in self.child_streams)
 
     def _discover_categories(self, store: StoreInfo) -> list[int]:
-        tree = self.fetch("/categories/list", {"country": store.country, "lang": store.lang}, None)
+        tree = self.fetch(CATEGORIES_PATH, {"country": store.country, "lang": store.lang}, None)
         ids = leaf_category_ids(tree)
         self.log("Discovered %d leaf categories for store %s", len(ids), store.store)
         return ids

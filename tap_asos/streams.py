@@ -10,7 +10,7 @@ from typing_extensions import override
 
 from tap_asos import schemas
 from tap_asos.categories import flatten_tree
-from tap_asos.client import AsosAPIError, AsosStream
+from tap_asos.client import CATEGORIES_PATH, AsosAPIError, AsosStream
 from tap_asos.products import Products
 from tap_asos.runtime import RequestBudgetExhaustedError
 
@@ -42,7 +42,7 @@ class Categories(AsosStream):
     """The navigation tree of each store, flattened to one record per node."""
 
     name = "categories"
-    path = "/categories/list"
+    path = CATEGORIES_PATH
     primary_keys = ("store", "lang", "section", "id")
     replication_key = None
     schema = schemas.CATEGORIES

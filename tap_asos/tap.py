@@ -24,7 +24,7 @@ from typing_extensions import override
 from tap_asos import streams
 from tap_asos.alerts import alert_reasons, emit_summary, send_alert
 from tap_asos.categories import flatten_tree
-from tap_asos.client import AsosAPIError
+from tap_asos.client import MAX_STOCK_PRICE_IDS, AsosAPIError
 from tap_asos.plan import announce_budget, print_plan
 from tap_asos.progress import ProgressReporter
 from tap_asos.runtime import RequestBudgetExhaustedError, RunState
@@ -149,10 +149,11 @@ CONFIG_SCHEMA = th.PropertiesList(
     ),
     th.Property(
         "id_batch_size",
-        th.IntegerType(minimum=1, maximum=50),
-        default=50,
+        th.IntegerType(minimum=1, maximum=MAX_STOCK_PRICE_IDS),
+        default=MAX_STOCK_PRICE_IDS,
         title="Id batch size",
-        description="Product ids per get-stock-price call (the API takes up to 50).",
+        description="Product ids per get-stock-price call "
+        f"(the API takes up to {MAX_STOCK_PRICE_IDS}).",
     ),
     th.Property(
         "max_requests",
