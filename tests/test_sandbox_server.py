@@ -189,27 +189,26 @@ def test_same_day_arrivals_join_todays_block_in_id_order(
 ) -> None:
     server = make_sandbox(products=600, freshness_facet_percent=100, new_per_day=40)
     category = _leaf_ids(server)[0]
-    first = api_get(
-        server.url,
-        server.api_key,
-        "/products/v2/list",
-        store="US",
-        categoryId=category,
-        sort="freshness",
-        limit=200,
-    )
+
+    def listing() -> dict[str, t.Any]:
+        return t.cast(
+            "dict[str, t.Any]",
+            api_get(
+                server.url,
+                server.api_key,
+                "/products/v2/list",
+                store="US",
+                categoryId=category,
+                sort="freshness",
+                limit=200,
+            ),
+        )
+
+    first = listing()
     answer = requests.post(f"{server.url}/_sandbox/advance?arrivals=120", timeout=5).json()
     assert answer["day"] == 0
     assert answer["new_products"] == 120
-    second = api_get(
-        server.url,
-        server.api_key,
-        "/products/v2/list",
-        store="US",
-        categoryId=category,
-        sort="freshness",
-        limit=200,
-    )
+    second = listing()
     today_before, today_after = _bands(first)[0], _bands(second)[0]  # type: ignore[index]
     assert today_after > today_before
     ids = [p["id"] for p in second["products"]]
