@@ -204,6 +204,17 @@ def catalog_truth(
     }
 
 
+def plugin_about(executable: str) -> dict[str, t.Any]:
+    """``<executable> --about --format json``, from the virtualenv running the tests."""
+    out = subprocess.run(
+        [str(Path(sys.executable).with_name(executable)), "--about", "--format", "json"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    return t.cast("dict[str, t.Any]", json.loads(out))
+
+
 def meltano_env(sys_dir: Path, **settings: str) -> dict[str, str]:
     """Environment for a test's Meltano: a private system dir, no inherited plugin settings."""
     return {

@@ -22,6 +22,7 @@ from target_s3.target import TargetS3
 
 from tap_asos import __version__
 from tap_asos.tap import CONFIG_SCHEMA, TapAsos
+from tests.helpers import plugin_about
 
 if t.TYPE_CHECKING:
     from singer_sdk.plugin_base import PluginBase
@@ -35,17 +36,6 @@ PLUGINS: dict[str, tuple[Path, str, type[PluginBase]]] = {
 }
 
 
-def _about(executable: str) -> dict[str, t.Any]:
-    out = subprocess.run(
-        [str(Path(sys.executable).with_name(executable)), "--about", "--format", "json"],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    result: dict[str, t.Any] = json.loads(out)
-    return result
-
-
 def _own_settings(plugin_type: str) -> set[str]:
     """The plugin's settings less those the SDK adds to every plugin of its kind.
 
@@ -54,7 +44,7 @@ def _own_settings(plugin_type: str) -> set[str]:
     _, executable, plugin_class = PLUGINS[plugin_type]
     builtin: dict[str, t.Any] = {"properties": {}}
     plugin_class.append_builtin_config(builtin)
-    return set(_about(executable)["settings"]["properties"]) - set(builtin["properties"])
+    return set(plugin_about(executable)["settings"]["properties"]) - set(builtin["properties"])
 
 
 def _definition(plugin_type: str) -> dict[str, t.Any]:
@@ -87,7 +77,7 @@ def test_definitions_are_what_the_generator_writes_from_about() -> None:
 @pytest.mark.parametrize("plugin_type", sorted(PLUGINS))
 def test_definition_settings_are_the_about_settings(plugin_type: str) -> None:
     path, executable, _ = PLUGINS[plugin_type]
-    about = _about(executable)
+    about = plugin_about(executable)
     definition = _definition(plugin_type)
     settings = {s["name"]: s for s in definition["settings"]}
     assert len(settings) == len(definition["settings"]), "a setting is listed twice"

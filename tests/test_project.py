@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
-import typing as t
 from pathlib import Path
 
 import yaml
 
 from tap_asos.tap import CONFIG_SCHEMA, STREAM_TYPES
+from tests.helpers import plugin_about
 
 ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text()
@@ -51,22 +50,8 @@ def test_readme_settings_table_is_the_about_output() -> None:
         assert row in README, f"README settings table is stale: {row[:60]}"
 
 
-def _tap_about() -> dict[str, t.Any]:
-    return t.cast(
-        "dict[str, t.Any]",
-        json.loads(
-            subprocess.run(
-                [str(Path(sys.executable).with_name("tap-asos")), "--about", "--format=json"],
-                capture_output=True,
-                text=True,
-                check=True,
-            ).stdout
-        ),
-    )
-
-
 def test_about_json_lists_every_setting_and_capability() -> None:
-    about = _tap_about()
+    about = plugin_about("tap-asos")
     assert set(CONFIG_SCHEMA["properties"]) <= set(about["settings"]["properties"])
     declared = set(_plugin("extractors", "tap-asos")["capabilities"])
     assert declared == set(about["capabilities"])
@@ -80,14 +65,7 @@ def test_readme_streams_table_names_every_stream_and_key() -> None:
 
 
 def test_loader_settings_exist_in_the_loader() -> None:
-    about = json.loads(
-        subprocess.run(
-            [str(Path(sys.executable).with_name("target-s3")), "--about", "--format=json"],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout
-    )
+    about = plugin_about("target-s3")
     declared = {s["name"] for s in _plugin("loaders", "target-s3")["settings"]}
     assert declared <= set(about["settings"]["properties"])
     # validate-records is not in Meltano 4.4.1's meltano.yml schema (tests/test_hub_definitions.py).
@@ -96,7 +74,7 @@ def test_loader_settings_exist_in_the_loader() -> None:
 
 
 def test_readme_and_about_state_the_same_incremental_semantics() -> None:
-    about = _tap_about()["description"]
+    about = plugin_about("tap-asos")["description"]
     readme = (ROOT / "README.md").read_text()
     for fact in ("given at creation", "at least once", "two adjacent ids", "ceil((new + "):
         assert fact in " ".join(about.split()), fact
