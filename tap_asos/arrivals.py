@@ -120,7 +120,6 @@ def band_limit(bands: dict[str, int] | None, since: datetime | None, now: dateti
 class ScanCounts:
     """What one partition's scan saw, for the run summary."""
 
-    emitted: int = 0
     # Emitted from day blocks before today, above the anchors: what entered them after
     # the last run, and what that run emitted already (the at-least-once overlap).
     earlier_days: int = 0
@@ -232,7 +231,6 @@ class ArrivalScan:
         return [*emit, self._emitted(position, product)]
 
     def _emitted(self, position: int, product: Record) -> Item:
-        self.counts.emitted += 1
         head_end = self._head_end
         if head_end is not None and position >= head_end and not self.everything:
             self.counts.earlier_days += 1
