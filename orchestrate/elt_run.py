@@ -41,7 +41,7 @@ MEANING = {
     0: "succeeded",
     1: "failed: see the log",
     EXIT_CONFIG: "configuration error: fix the settings, retrying will not help",
-    EXIT_API: "the API failed after retries: retry later (state is saved)",
+    EXIT_API: "the API or S3 failed after retries: retry later (state is saved)",
 }
 SUMMARY_PREFIX = "Run summary: "
 JOB_NAME = re.compile(r"Running job with name '([^']+)'")
@@ -191,11 +191,13 @@ class Outcome:
         return rendered.replace(secret, "***") if len(secret) >= 4 else rendered  # noqa: PLR2004
 
     def exit_code(self, returncode: int) -> int:
-        """The tap's code when it failed (2, 3), else 1 for any other failure."""
+        """The tap's code when it failed with 2 or 3, else the loader's, else 1."""
         if returncode == 0:
             return 0
-        tap = self.exit_codes.get("extractors", 0)
-        return tap if tap in {EXIT_CONFIG, EXIT_API} else 1
+        for plugins in ("extractors", "loaders"):
+            if (code := self.exit_codes.get(plugins, 0)) in {EXIT_CONFIG, EXIT_API}:
+                return code
+        return 1
 
 
 def summary_table(title: str, outcome: Outcome, code: int) -> str:

@@ -191,8 +191,16 @@ def test_run_fails_with_the_taps_exit_code_and_says_what_to_do(
     unreachable = {"TAP_ASOS_API_URL": "http://127.0.0.1:9", "TAP_ASOS_MAX_RETRIES": "0"}
     down = _run({**base, **unreachable}, "--store=US")
     assert down.returncode == 3, down.stderr[-4000:]
-    assert "exit 3: the API failed after retries: retry later" in down.stdout
-    assert "| exit code | 3 (the API failed after retries" in step_summary.read_text()
+    assert "exit 3: the API or S3 failed after retries: retry later" in down.stdout
+    assert "| exit code | 3 (the API or S3 failed after retries" in step_summary.read_text()
+
+    # The state stays in the real bucket; only the loader's bucket is wrong.
+    state_uri = f"s3://{BUCKET}/meltano-state/dev"
+    wrong_bucket = {"TARGET_S3_BUCKET": "no-such-lake", "MELTANO_STATE_BACKEND_URI": state_uri}
+    no_bucket = _run({**base, **wrong_bucket}, "--store=US")
+    assert no_bucket.returncode == 2, no_bucket.stderr[-4000:]  # the loader's code
+    assert "exit 2: configuration error" in no_bucket.stdout
+    assert "NoSuchBucket" in no_bucket.stdout + no_bucket.stderr
 
     missing = {k: v for k, v in base.items() if k != "TAP_ASOS_API_KEY"}
     no_key = _run(missing, "--store=US")

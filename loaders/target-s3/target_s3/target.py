@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextvars
 import os
 import secrets
 import typing as t
@@ -11,10 +12,10 @@ from functools import cached_property
 import boto3
 from botocore.config import Config
 from singer_sdk import typing as th
-from singer_sdk.plugin_base import PluginBase, _ConfigInput
 from singer_sdk.target_base import Target
 from typing_extensions import override
 
+from target_s3.failures import EXIT_UNEXPECTED, classify_failure
 from target_s3.sinks import S3JsonlSink
 
 if t.TYPE_CHECKING:
@@ -140,6 +141,8 @@ class TargetS3(Target):
         # oldest pending record is older than this.
         self._MAX_RECORD_AGE_IN_MINUTES = float(self.config.get("max_batch_age_seconds", 300)) / 60
         self._parts: dict[str, int] = {}
+        if (built := _BUILT.get()) is not None:
+            built.append(self)
 
     @cached_property
     def s3_client(self) -> t.Any:  # noqa: ANN401 - boto3 clients are dynamically typed
@@ -178,34 +181,34 @@ class TargetS3(Target):
             writer.abort()
         self.open_writers.clear()
 
-    def listen_or_abort(self, file_input: t.IO[str] | None = None) -> None:
-        """Read all input; if anything fails, abort the unfinished uploads first.
-
-        (SIGTERM is a graceful stop: the SDK drains, i.e. completes, every object,
-        then emits the final STATE.)
-        """
-        try:
-            self.listen(file_input)
-        except BaseException:
-            self.abort_open_uploads()
-            raise
-
     @override
     @classmethod
-    def invoke(  # type: ignore[override]
-        cls,
-        *,
-        about: bool = False,
-        about_format: str | None = None,
-        config: _ConfigInput | None = None,
-        file_input: t.IO[str] | None = None,
-    ) -> None:
-        # As Target.invoke, with the abort-on-failure wrapper around listen().
-        PluginBase.invoke.__func__(cls, about=about, about_format=about_format)  # type: ignore[attr-defined]
-        cls.print_version(print_fn=cls.logger.info)
-        config = config or _ConfigInput()
-        target = cls(config=config.config, validate_config=True, parse_env_config=config.parse_env)
-        target.listen_or_abort(file_input)
+    def invoke(cls, **kwargs: t.Any) -> None:
+        # Target.invoke builds the target and listens. If anything fails, the target
+        # it built (see __init__) aborts its unfinished uploads, so a failed run leaves
+        # no object half-written; a known failure then ends in one line and its exit
+        # code. (SIGTERM is a graceful stop: the SDK drains, i.e. completes, every
+        # object, then emits the final STATE.)
+        built: list[TargetS3] = []
+        token = _BUILT.set(built)
+        try:
+            super().invoke(**kwargs)
+        except BaseException as exc:
+            for target in built:
+                target.abort_open_uploads()
+            failure = classify_failure(exc)
+            if not isinstance(exc, Exception) or failure.code == EXIT_UNEXPECTED:
+                raise
+            cls.logger.error("%s", failure.message)  # noqa: TRY400
+            raise SystemExit(failure.code) from None
+        finally:
+            _BUILT.reset(token)
+
+
+# The targets TargetS3.invoke built (Target.invoke does not hand them back).
+_BUILT: contextvars.ContextVar[list[TargetS3] | None] = contextvars.ContextVar(
+    "target_s3_built", default=None
+)
 
 
 if __name__ == "__main__":

@@ -105,7 +105,8 @@ def test_failure_mid_stream_aborts_the_upload(s3: S3, tmp_path: Path) -> None:
     )
     lines = messages({"products": 3000}, blob=4000)[:-1]
     result = run_target(config, [*lines, "{this is not json"], s3.env(), tmp_path)
-    assert result.returncode != 0
+    assert result.returncode == 1  # not a setting nor S3: the tap's output is broken
+    assert "Traceback" in result.stderr
     assert read_objects(s3.client, s3.bucket) == {}
     assert not s3.client.list_multipart_uploads(Bucket=s3.bucket).get("Uploads")
     assert not result.stdout.strip(), "STATE must not be emitted for lost data"
@@ -119,9 +120,19 @@ def test_missing_bucket_is_a_clear_config_error(s3: S3, tmp_path: Path) -> None:
         aws_access_key_id="x",
     )
     result = run_target(config, messages({"p": 1}), {}, tmp_path)
-    assert result.returncode != 0
-    assert "bucket" in result.stderr
+    assert result.returncode == 2
+    assert "'bucket' is a required property" in result.stderr
     assert SECRET not in result.stdout + result.stderr
+
+
+def test_a_bucket_that_does_not_exist_is_a_config_error(s3: S3, tmp_path: Path) -> None:
+    config = write_config(tmp_path / "c.json", bucket="no-such-lake", endpoint_url=s3.url)
+    result = run_target(config, messages({"p": 1}), s3.env(), tmp_path)
+    assert result.returncode == 2, result.stderr[-2000:]
+    assert "NoSuchBucket" in result.stderr
+    assert "Check bucket, region, endpoint_url" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not result.stdout.strip()
 
 
 def test_unreachable_endpoint_fails_without_leaking_the_secret(s3: S3, tmp_path: Path) -> None:
@@ -133,7 +144,8 @@ def test_unreachable_endpoint_fails_without_leaking_the_secret(s3: S3, tmp_path:
         aws_secret_access_key=SECRET,
     )
     result = run_target(config, messages({"p": 3}), {"AWS_MAX_ATTEMPTS": "1"}, tmp_path)
-    assert result.returncode != 0
+    assert result.returncode == 3  # retry later
+    assert "S3 unreachable after retries" in result.stderr
     assert "127.0.0.1:9" in result.stderr
     assert SECRET not in result.stdout + result.stderr
     assert json.dumps(SECRET) not in result.stderr
