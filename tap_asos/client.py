@@ -31,10 +31,11 @@ if t.TYPE_CHECKING:
     from collections.abc import Generator, Iterable
 
     from backoff.types import Details
+    from singer_sdk import Tap
     from singer_sdk.helpers.types import Context, RequestFunc
     from singer_sdk.pagination import BaseAPIPaginator
 
-    from tap_asos.runtime import RunState
+    from tap_asos.runtime import RequestPolicy, RunStats
     from tap_asos.stores import StoreInfo, StoreResolver
 
 _DECODER = msgspec.json.Decoder()
@@ -85,6 +86,11 @@ class AsosStream(RESTStream[t.Any]):
     # nested fields the schema does not know yet (API drift) pass through.
     TYPE_CONFORMANCE_LEVEL = TypeConformanceLevel.NONE
 
+    def __init__(self, tap: Tap, *args: t.Any, **kwargs: t.Any) -> None:
+        """Keep the tap as the run's shared runtime (session, limits, counters, stores)."""
+        super().__init__(tap, *args, **kwargs)
+        self._runtime = t.cast("_TapRuntime", tap)
+
     @override
     @property
     def url_base(self) -> str:
@@ -124,9 +130,14 @@ class AsosStream(RESTStream[t.Any]):
         return self.tap_runtime.session
 
     @property
-    def run_state(self) -> RunState:
-        """The run-wide rate limiter, budget and counters."""
-        return self.tap_runtime.run_state
+    def stats(self) -> RunStats:
+        """The run's counters (summary, progress, alerts)."""
+        return self.tap_runtime.stats
+
+    @property
+    def request_policy(self) -> RequestPolicy:
+        """The run-wide rate limit and request budget."""
+        return self.tap_runtime.request_policy
 
     @property
     def stores(self) -> StoreResolver:
@@ -136,7 +147,7 @@ class AsosStream(RESTStream[t.Any]):
     @property
     def tap_runtime(self) -> _TapRuntime:
         """The tap's shared runtime (session, run state, store resolver)."""
-        return t.cast("_TapRuntime", self._tap)
+        return self._runtime
 
     def store_info(self, context: Context | None) -> StoreInfo:
         """Return the store of a partition context."""
@@ -164,7 +175,7 @@ class AsosStream(RESTStream[t.Any]):
         def with_slot(
             prepared_request: requests.PreparedRequest, context: Context | None
         ) -> requests.Response:
-            self.run_state.take_request_slot(self.name)
+            self.request_policy.take_request_slot(self.name)
             return func(prepared_request, context)
 
         return super().request_decorator(with_slot)
@@ -175,14 +186,15 @@ class AsosStream(RESTStream[t.Any]):
         Used for per-product fan-out calls that do not fit the paginated flow.
         Safe to call from worker threads.
         """
-        request = self.build_prepared_request(
-            method="GET",
-            url=f"{self.url_base}{path}",
-            params=params,
-            headers=self.http_headers,
-        )
+        request = self.get_request(f"{self.url_base}{path}", params)
         send = self.request_decorator(self._request)
         return self.payload(send(request, context))
+
+    def get_request(self, url: str, params: dict[str, t.Any] | str) -> requests.PreparedRequest:
+        """A GET of ``url`` with the stream's headers and auth, as the SDK builds its own."""
+        return self.build_prepared_request(
+            method="GET", url=url, params=params, headers=self.http_headers
+        )
 
     def payload(self, response: requests.Response) -> t.Any:  # noqa: ANN401
         """Return the decoded JSON body of a validated response."""
@@ -192,13 +204,13 @@ class AsosStream(RESTStream[t.Any]):
 
     @override
     def validate_response(self, response: requests.Response) -> None:
-        self.run_state.record_response(response.status_code, response.headers, self.name)
+        self.stats.record_response(response.status_code, response.headers, self.name)
         status = response.status_code
         if status == HTTPStatus.TOO_MANY_REQUESTS:
             message = self._api_message(response)
             if _QUOTA_MARKER in message.lower():
                 raise AsosAPIError(self._error_text(response, message), status)
-            self.run_state.limiter.pause(self._retry_after(response))
+            self.request_policy.pause(self._retry_after(response))
             raise RetriableAPIError(self._error_text(response, message), response)
         if status >= HTTPStatus.INTERNAL_SERVER_ERROR:
             raise RetriableAPIError(
@@ -304,7 +316,7 @@ class AsosStream(RESTStream[t.Any]):
 
     @override
     def backoff_handler(self, details: Details) -> None:
-        self.run_state.record_retry(self.name)
+        self.stats.record_retry(self.name)
         exc = details.get("exception")
         self.log(
             "Retrying %s in %.2fs (attempt %d of %d): %s",
@@ -322,10 +334,10 @@ class AsosStream(RESTStream[t.Any]):
     def post_process(
         self, row: dict[str, t.Any], context: Context | None = None
     ) -> dict[str, t.Any] | None:
-        self.run_state.count(self.name, "records")
+        self.stats.count(self.name, "records")
         unknown = row.keys() - self._declared
         if unknown:
-            self.run_state.count_unknown_fields(self.name, unknown)
+            self.stats.count_unknown_fields(self.name, unknown)
             for key in unknown:
                 del row[key]
             if new := unknown - self._reported:
@@ -395,7 +407,8 @@ class _TapRuntime(t.Protocol):
     """What the streams need from the tap (implemented by ``TapAsos``)."""
 
     session: requests.Session
-    run_state: RunState
+    stats: RunStats
+    request_policy: RequestPolicy
     stores: StoreResolver
     run_started_at: datetime
 

@@ -144,8 +144,8 @@ def make_plan(tap: TapAsos) -> Plan:
             p.pages + d + s for p, d, s in zip(plan.partitions, details, stock, strict=True)
         ]
     requests["categories"] = categories
-    plan.own_requests = tap.run_state.requests
-    plan.quota_remaining = tap.run_state.quota.remaining
+    plan.own_requests = tap.stats.requests
+    plan.quota_remaining = tap.stats.quota.remaining
     return plan
 
 
@@ -233,7 +233,7 @@ def announce_budget(tap: TapAsos) -> None:
     if products.selected:
         # Read by the run anyway (countries, category trees): not extra.
         first_pages = len(products.partitions)
-        if first_pages > (budget - tap.run_state.requests) // 4:
+        if first_pages > (budget - tap.stats.requests) // 4:
             tap.logger.info(
                 "Budget: no plan at start: its %d first pages would take over a "
                 "quarter of max_requests=%d (run tap-asos --plan beforehand)",
@@ -245,7 +245,7 @@ def announce_budget(tap: TapAsos) -> None:
     # What the run will still spend before the first partition: the countries and
     # categories streams' own requests, when selected.
     before = plan.fixed - 1 - len(tap.stores.resolve_all()) * int(tap.streams["products"].selected)
-    left = plan.left_for_next_run(budget - tap.run_state.requests - max(0, before))
+    left = plan.left_for_next_run(budget - tap.stats.requests - max(0, before))
     tap.logger.info(
         "Budget: %s",
         json.dumps(

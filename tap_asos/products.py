@@ -70,7 +70,7 @@ class Products(AsosStream):
             for p in self.stream_state.get("partitions", [])
         }
         parts.sort(key=lambda c: checked.get((c["store"], c["categoryId"]), ""))
-        self.run_state.partitions_total = len(parts)
+        self.stats.partitions_total = len(parts)
         return parts
 
     @cached_property
@@ -157,13 +157,13 @@ class Products(AsosStream):
 
     @override
     def get_records(self, context: Context | None) -> Iterable[dict[str, t.Any]]:
-        if self.run_state.budget_exhausted or context is None:
+        if self.request_policy.budget_exhausted or context is None:
             return
         state = self.get_context_state(context)
         snapshot_at = self._snapshot_at()
         if self.full_table and state.get("snapshot_at") == snapshot_at:
             self.log("Skipping %s: done earlier in snapshot %s", context, snapshot_at)
-            self.run_state.finish_partition()
+            self.stats.finish_partition()
             self._close_snapshot_after(context)
             return
         scan = ArrivalScan(
@@ -178,15 +178,15 @@ class Products(AsosStream):
             # it is almost always an old product, so it costs no detail or stock call.
             self.children.next(last=last, include=record["id"] != scan.stop_anchor)
             yield record
-            if self.run_state.budget_exhausted:  # children of what follows could not come
+            if self.request_policy.budget_exhausted:  # children of what follows could not come
                 break
         self._count(scan, reader)
-        if not reader.outcome.finished or self.run_state.budget_exhausted:
+        if not reader.outcome.finished or self.request_policy.budget_exhausted:
             # Keep the old bookmark: this partition is read again next run.
             state.pop("progress_markers", None)
             self.log("Request budget reached in %s; it resumes next run", context)
             return
-        self.run_state.finish_partition()
+        self.stats.finish_partition()
         state.update(scan.next_bookmark().to_state())
         if self.full_table:
             state["snapshot_at"] = snapshot_at
@@ -202,7 +202,7 @@ class Products(AsosStream):
             ("order_breaks", counts.order_breaks),
         ):
             if value:
-                self.run_state.count(self.name, name, value)
+                self.stats.count(self.name, name, value)
         if counts.order_breaks:
             self.logger.warning(
                 "%s breaks the listing order the tap relies on (ids ascending inside a day, "
@@ -212,7 +212,7 @@ class Products(AsosStream):
             )
         paired = len(scan.bookmark.anchors) > 1  # one anchor alone can never be a stop
         if paired and scan.stopped_by != "anchor" and not self.full_table:
-            self.run_state.count(self.name, "bookmarks_lost")
+            self.stats.count(self.name, "bookmarks_lost")
             self.logger.warning(
                 "No two bookmark anchors of %s are still next to each other: read it %s",
                 reader.context,
@@ -243,20 +243,27 @@ class Products(AsosStream):
             self.get_http_request_counter() as request_counter,
         ):
             request_counter.with_context(context)
-            request = self._prepare_request(context=context, page=paginator)
+            request = self._page_request(context, paginator)
             pending: Future[requests.Response] | None = pool.submit(send, request, context)
             while pending is not None:
                 response = pending.result()
                 request_counter.increment()
                 self.update_sync_costs(request, response, context)
-                self.run_state.count(self.name, "pages")
+                self.stats.count(self.name, "pages")
                 result = on_page(self.payload(response))
                 paginator.advance(response)
                 pending = None
                 if not paginator.finished:
-                    request = self._prepare_request(context=context, page=paginator)
+                    request = self._page_request(context, paginator)
                     pending = pool.submit(send, request, context)
                 yield result
+
+    def _page_request(
+        self, context: dict[str, t.Any], paginator: ListingPaginator
+    ) -> requests.PreparedRequest:
+        return self.get_request(
+            self.get_url(context), self.get_url_params(context, paginator.current_value)
+        )
 
     def _snapshot_at(self) -> str:
         """The snapshot this run belongs to: a stopped snapshot is resumed, not restarted."""

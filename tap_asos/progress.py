@@ -18,7 +18,7 @@ import time
 import typing as t
 
 if t.TYPE_CHECKING:
-    from tap_asos.runtime import RunState
+    from tap_asos.runtime import RunStats
 
 logger = logging.getLogger("tap-asos")
 
@@ -26,9 +26,9 @@ logger = logging.getLogger("tap-asos")
 class ProgressReporter:
     """Reports progress every ``interval`` seconds (0: never) and on :meth:`partition_done`."""
 
-    def __init__(self, run_state: RunState, interval: float, *, live: bool | None = None) -> None:
+    def __init__(self, stats: RunStats, interval: float, *, live: bool | None = None) -> None:
         """Nothing is reported until :meth:`start`."""
-        self.run_state = run_state
+        self.stats = stats
         self.interval = interval
         self.live = sys.stderr.isatty() if live is None else live
         self._started = time.monotonic()
@@ -39,7 +39,7 @@ class ProgressReporter:
     def start(self) -> None:
         """Start the clock, and the interval thread when an interval is set."""
         self._started = time.monotonic()
-        self.run_state.on_partition_done = self.partition_done
+        self.stats.on_partition_done = self.partition_done
         if self.interval > 0:
             self._thread = threading.Thread(
                 target=self._every_interval, name="asos-progress", daemon=True
@@ -51,7 +51,7 @@ class ProgressReporter:
         self._stop.set()
         if self._thread is not None:
             self._thread.join()
-        self.run_state.on_partition_done = None
+        self.stats.on_partition_done = None
         if self.live:
             sys.stderr.write("\n")
             sys.stderr.flush()
@@ -67,7 +67,7 @@ class ProgressReporter:
     def figures(self, reason: str) -> dict[str, t.Any]:
         """The progress figures now (JSON-serialisable)."""
         elapsed = max(time.monotonic() - self._started, 1e-9)
-        summary = self.run_state.summary()
+        summary = self.stats.summary()
         done = int(summary["partitions_done"])  # type: ignore[call-overload]
         left = int(summary["partitions_left"])  # type: ignore[call-overload]
         requests = int(summary["requests"])  # type: ignore[call-overload]
@@ -79,7 +79,7 @@ class ProgressReporter:
             "reason": reason,
             "elapsed_seconds": round(elapsed, 1),
             "partitions_done": done,
-            "partitions_total": self.run_state.partitions_total,
+            "partitions_total": self.stats.partitions_total,
             "requests": requests,
             "retries": summary["retries"],
             "rate_limited_429": summary["rate_limited_429"],

@@ -1,8 +1,9 @@
-"""Run-wide HTTP policy state shared by every stream: rate limit, budget, counters.
+"""What a run may send and what it did: :class:`RequestPolicy` and :class:`RunStats`.
 
-One :class:`RunState` belongs to the tap; streams (and their worker threads) take a
-slot from it before each request, so the client-side rate and the request budget
-hold across all streams of a run, not per stream.
+Both belong to the tap and are shared by every stream and worker thread: the policy
+holds the client-side rate limit and the request budget across all streams of a run
+(not per stream), the stats count what the run did for its summary, progress lines
+and alerts.
 """
 
 from __future__ import annotations
@@ -74,17 +75,17 @@ class QuotaInfo:
 
 
 @dataclass
-class RunState:
-    """Counters and limits for one run of the tap."""
+class RunStats:
+    """What one run of the tap did: requests, responses, retries, records, partitions.
 
-    requests_per_second: float = 0.0
-    max_requests: int = 0
-    limiter: RateLimiter = field(init=False)
+    Counters only (not Singer state): they feed the run summary, progress lines and
+    alerts.  Thread-safe: worker threads count into it.
+    """
+
     requests: int = 0
     retries: int = 0
     statuses: Counter[int] = field(default_factory=Counter)
     quota: QuotaInfo = field(default_factory=QuotaInfo)
-    budget_exhausted: bool = False
     per_stream: dict[str, Counter[str]] = field(default_factory=dict)
     partitions_total: int = 0
     partitions_done: int = 0
@@ -95,14 +96,16 @@ class RunState:
     on_partition_done: Callable[[], None] | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
-    def __post_init__(self) -> None:
-        """Build the limiter from the configured rate."""
-        self.limiter = RateLimiter(self.requests_per_second)
-
     def count(self, stream: str, name: str, n: int = 1) -> None:
         """Add to one of a stream's counters (records, pages, ...)."""
         with self._lock:
             self.per_stream.setdefault(stream, Counter())[name] += n
+
+    def count_request(self, stream: str = "") -> None:
+        """Count one request sent (retries included)."""
+        with self._lock:
+            self.requests += 1
+            self.per_stream.setdefault(stream, Counter())["requests"] += 1
 
     def finish_partition(self) -> None:
         """Count one finished partition, then tell the progress reporter."""
@@ -116,21 +119,6 @@ class RunState:
         with self._lock:
             self.unknown_fields.setdefault(stream, Counter()).update(names)
             self.per_stream.setdefault(stream, Counter())["drifted_records"] += 1
-
-    def take_request_slot(self, stream: str = "") -> None:
-        """Count one request against the budget, then wait for the rate limiter.
-
-        Raises:
-            RequestBudgetExhaustedError: if ``max_requests`` requests were already sent.
-        """
-        with self._lock:
-            if self.max_requests and self.requests >= self.max_requests:
-                self.budget_exhausted = True
-                msg = f"request budget of {self.max_requests} requests reached"
-                raise RequestBudgetExhaustedError(msg)
-            self.requests += 1
-            self.per_stream.setdefault(stream, Counter())["requests"] += 1
-        self.limiter.acquire()
 
     def record_response(self, status: int, headers: Mapping[str, str], stream: str = "") -> None:
         """Count a response status and keep the quota the gateway reports."""
@@ -154,7 +142,7 @@ class RunState:
             self.per_stream.setdefault(stream, Counter())["retries"] += 1
 
     def summary(self) -> dict[str, object]:
-        """Return the run's request figures as a JSON-serialisable dict."""
+        """Return the run's figures as a JSON-serialisable dict."""
         with self._lock:
             return {
                 "requests": self.requests,
@@ -164,7 +152,6 @@ class RunState:
                 "quota_limit": self.quota.limit,
                 "quota_remaining": self.quota.remaining,
                 "quota_reset_seconds": self.quota.reset_seconds,
-                "budget_exhausted": self.budget_exhausted,
                 "records": sum(c["records"] for c in self.per_stream.values()),
                 "partitions_done": self.partitions_done,
                 "partitions_left": max(0, self.partitions_total - self.partitions_done),
@@ -178,3 +165,40 @@ class RunState:
                     if name
                 },
             }
+
+
+class RequestPolicy:
+    """The run-wide limits every request obeys: the rate limit and the request budget.
+
+    One belongs to the tap; streams and their worker threads take a slot from it
+    before each attempt, so ``requests_per_second`` and ``max_requests`` hold across
+    all streams of a run.  Each slot is counted in ``stats``.
+    """
+
+    def __init__(
+        self, stats: RunStats, requests_per_second: float = 0.0, max_requests: int = 0
+    ) -> None:
+        """Limit to ``requests_per_second`` (0: none) and ``max_requests`` (0: none)."""
+        self.stats = stats
+        self.max_requests = max_requests
+        self.limiter = RateLimiter(requests_per_second)
+        self.budget_exhausted = False
+        self._lock = threading.Lock()
+
+    def take_request_slot(self, stream: str = "") -> None:
+        """Count one request against the budget, then wait for the rate limiter.
+
+        Raises:
+            RequestBudgetExhaustedError: if ``max_requests`` requests were already sent.
+        """
+        with self._lock:
+            if self.max_requests and self.stats.requests >= self.max_requests:
+                self.budget_exhausted = True
+                msg = f"request budget of {self.max_requests} requests reached"
+                raise RequestBudgetExhaustedError(msg)
+            self.stats.count_request(stream)
+        self.limiter.acquire()
+
+    def pause(self, seconds: float) -> None:
+        """Send nothing for ``seconds`` (the gateway said 429)."""
+        self.limiter.pause(seconds)

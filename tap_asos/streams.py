@@ -82,23 +82,10 @@ class _ProductChild(AsosStream):
     state_partitioning_keys: t.ClassVar[list[str]] = []  # one state, not one per batch
     replication_key = None
 
-    def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
-        """Remember whether this run already sent the SCHEMA."""
-        super().__init__(*args, **kwargs)
-        self._schema_sent = False
-
-    @override
-    def _write_schema_message(self) -> None:
-        # The SDK re-sends SCHEMA at every child sync, i.e. once per batch of ids;
-        # once per run is enough, and spares the target a re-validation each time.
-        if not self._schema_sent:
-            super()._write_schema_message()
-            self._schema_sent = True
-
     def batch(self, context: Context | None) -> Batch | None:
         """The batch of products a child context names; None: nothing to do."""
         ids = [int(i) for i in (context or {}).get("productIds", ())]
-        if not ids or self.run_state.budget_exhausted:
+        if not ids or self.request_policy.budget_exhausted:
             return None
         store = self.store_info(context)
         # Per-product endpoints take store, currency, sizeSchema and lang, not country.

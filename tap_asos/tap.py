@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import copy
 import logging
 import time
 import typing as t
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from functools import cached_property
 from urllib.parse import urlparse
@@ -16,27 +18,22 @@ import requests
 from requests.adapters import HTTPAdapter
 from singer_sdk import Tap
 from singer_sdk import typing as th
-from singer_sdk.exceptions import ConfigValidationError, RetriableAPIError
-from singer_sdk.helpers._util import load_json
-from singer_sdk.plugin_base import PluginBase, _ConfigInput
 from typing_extensions import override
 
 from tap_asos import streams
 from tap_asos.alerts import alert_reasons, emit_summary, send_alert
 from tap_asos.categories import flatten_tree
-from tap_asos.client import MAX_STOCK_PRICE_IDS, AsosAPIError
+from tap_asos.client import MAX_STOCK_PRICE_IDS
+from tap_asos.failures import EXIT_UNEXPECTED, ConfigurationError, classify_failure
 from tap_asos.plan import announce_budget, print_plan
 from tap_asos.progress import ProgressReporter
-from tap_asos.runtime import RequestBudgetExhaustedError, RunState
+from tap_asos.runtime import RequestPolicy, RunStats
+from tap_asos.sdk_internals import FILTERED_MESSAGES
 from tap_asos.stores import StoreResolver, UnknownStoreError
 from tap_asos.writer import BufferedMsgSpecWriter
 
 if t.TYPE_CHECKING:
     from tap_asos.client import AsosStream
-
-# Exit codes for orchestrators: fix the configuration / retry later.
-EXIT_CONFIG = 2
-EXIT_API = 3
 
 REAL_API_URL = "https://asos2.p.rapidapi.com"
 REAL_API_HOST = "asos2.p.rapidapi.com"
@@ -263,6 +260,10 @@ class TapAsos(Tap):
         # The SDK warns once per partition that newest-first listings are "unsorted";
         # that is by design here (bookmarks move at partition end, see Products).
         logging.getLogger("singer_sdk").addFilter(_UNSORTED_WARNING)  # once: the same object
+        run = _COMMAND_RUN.get()
+        if run is not None and run.tap is None:
+            run.tap = self
+            self.begin(plan=run.plan)
 
     @override
     def _validate_config(self, *, raise_errors: bool = True) -> list[str]:
@@ -277,16 +278,30 @@ class TapAsos(Tap):
                     self._config[name] = float(value)
         return super()._validate_config(raise_errors=raise_errors)
 
-    def sync_with_progress(self) -> None:
-        """Sync all streams, with progress lines every interval and at each partition end."""
-        reporter = ProgressReporter(
-            self.run_state, float(self.config.get("progress_interval_seconds", 30))
-        )
-        reporter.start()
-        try:
-            self.sync_all()
-        finally:
-            reporter.stop()
+    def begin(self, *, plan: bool = False) -> None:
+        """Set up a command-line sync before it writes anything.
+
+        Check the settings with the fewest calls, print the plan (``--plan``, then
+        raise ``PlanPrintedError``) or announce a budgeted run's plan, and start the
+        progress lines.
+        """
+        self.preflight()
+        if plan:
+            print_plan(self)
+            raise PlanPrintedError
+        if int(self.config["max_requests"]) and self.config.get("plan_before_run"):
+            announce_budget(self)
+        self.progress.start()
+
+    def end(self, failure: str | None) -> None:
+        """After a command-line sync, failed or not: stop the progress, log the summary."""
+        self.progress.stop()
+        self.finish(failure)
+
+    @cached_property
+    def progress(self) -> ProgressReporter:
+        """Progress lines every ``progress_interval_seconds`` and at partition ends."""
+        return ProgressReporter(self.stats, float(self.config["progress_interval_seconds"]))
 
     def flush_output(self) -> None:
         """Write out the records the buffered writer holds (see ``AsosStream.log_sync_costs``)."""
@@ -307,9 +322,15 @@ class TapAsos(Tap):
         return datetime.now(tz=timezone.utc).replace(microsecond=0)
 
     @cached_property
-    def run_state(self) -> RunState:
-        """Run-wide rate limiter, request budget and counters."""
-        return RunState(
+    def stats(self) -> RunStats:
+        """The run's counters: requests, responses, retries, records, partitions."""
+        return RunStats()
+
+    @cached_property
+    def request_policy(self) -> RequestPolicy:
+        """The run-wide rate limit and request budget."""
+        return RequestPolicy(
+            self.stats,
             requests_per_second=float(self.config["requests_per_second"]),
             max_requests=int(self.config["max_requests"]),
         )
@@ -382,11 +403,12 @@ class TapAsos(Tap):
             "duration_seconds": round(time.monotonic() - self._monotonic_start, 3),
             "status": "failed"
             if failure
-            else ("stopped_at_budget" if self.run_state.budget_exhausted else "succeeded"),
-            **self.run_state.summary(),
+            else ("stopped_at_budget" if self.request_policy.budget_exhausted else "succeeded"),
+            **self.stats.summary(),
+            "budget_exhausted": self.request_policy.budget_exhausted,
         }
         emit_summary(summary)
-        if self.run_state.budget_exhausted:
+        if self.request_policy.budget_exhausted:
             self.logger.warning(
                 "Stopped early: max_requests=%s reached. State is saved; the next run "
                 "resumes the unfinished partitions.",
@@ -416,83 +438,60 @@ class TapAsos(Tap):
 
     @override
     @classmethod
-    def invoke(  # type: ignore[override]
-        cls,
-        *,
-        about: bool = False,
-        about_format: str | None = None,
-        config: _ConfigInput | None = None,
-        state: t.IO[str] | None = None,
-        catalog: t.IO[str] | None = None,
-        plan: bool = False,
-    ) -> None:
-        # As Tap.invoke, plus a preflight before any output, a run summary, and one
-        # clear line (no traceback) with a distinct exit code for known failures.
-        PluginBase.invoke.__func__(cls, about=about, about_format=about_format)  # type: ignore[attr-defined]
-        cls.print_version(print_fn=cls.logger.info)
-        config = config or _ConfigInput()
+    def invoke(cls, *, plan: bool = False, **kwargs: t.Any) -> None:
+        # Tap.invoke builds the tap (whose __init__ calls begin, see _CommandRun) and
+        # syncs; a known failure then ends in one line and its exit code, no traceback.
+        run = _CommandRun(plan=plan)
+        token = _COMMAND_RUN.set(run)
+        failure = None
         try:
-            tap = cls(
-                config=config.config,
-                state=None if state is None else load_json(state.read()),
-                catalog=None if catalog is None else load_json(catalog.read()),
-                parse_env_config=config.parse_env,
-                validate_config=True,
-            )
-        except ConfigValidationError as exc:
-            for error in exc.errors:
-                cls.logger.error("Config validation error: %s", error)  # noqa: TRY400
-            raise SystemExit(EXIT_CONFIG) from None
-        code, failure = 0, None
-        try:
-            tap.preflight()
-            if plan:
-                print_plan(tap)
-                return
-            if int(tap.config["max_requests"]) and tap.config.get("plan_before_run"):
-                announce_budget(tap)
-            tap.sync_with_progress()
-        except (ConfigurationError, AsosAPIError) as exc:
-            status = getattr(exc, "status", None)
-            code = (
-                EXIT_CONFIG
-                if isinstance(exc, ConfigurationError) or status in {400, 401, 403, 404}
-                else EXIT_API
-            )
-            failure = str(exc)
-            cls.logger.error("%s", exc)  # noqa: TRY400
-        except (RetriableAPIError, requests.exceptions.RequestException) as exc:
-            code, failure = EXIT_API, f"giving up after retries: {exc}"
-            cls.logger.error(  # noqa: TRY400
-                "Giving up after retries: %s. Check api_url and the API's status, then rerun "
-                "(state is saved up to the last finished partition).",
-                exc,
-            )
-        except RequestBudgetExhaustedError as exc:
-            # Streams stop cleanly at the budget; only the preflight can hit it here.
-            code, failure = EXIT_CONFIG, f"max_requests too small to start: {exc}"
-            cls.logger.error(  # noqa: TRY400
-                "%s (the preflight needs 1 request, plus 1 per store when category_ids is set)",
-                failure,
-            )
+            super().invoke(**kwargs)
+        except PlanPrintedError:
+            return
         except Exception as exc:
-            code, failure = 1, f"{type(exc).__name__}: {exc}"
-            cls.logger.exception("Unexpected failure")
-        tap.finish(failure)
-        if code:
-            raise SystemExit(code)
+            failure = classify_failure(exc)
+            if failure.code == EXIT_UNEXPECTED:
+                cls.logger.exception("Unexpected failure")
+            else:
+                cls.logger.error("%s", failure.message)  # noqa: TRY400
+        finally:
+            _COMMAND_RUN.reset(token)
+        if run.tap is not None:
+            run.tap.end(failure.message if failure else None)
+        if failure:
+            raise SystemExit(failure.code)
+
+
+@dataclass
+class _CommandRun:
+    """The ``tap-asos`` sync under way: the tap ``Tap.invoke`` builds takes it up.
+
+    ``Tap.invoke`` builds the tap, then calls ``sync_all`` (final): the tap's
+    ``__init__`` is the one public place between the two, so the first tap built
+    while this is set calls ``begin`` there.  A tap built in-process, or for
+    ``--discover``, does not.
+    """
+
+    plan: bool
+    tap: TapAsos | None = None
+
+
+_COMMAND_RUN: contextvars.ContextVar[_CommandRun | None] = contextvars.ContextVar(
+    "tap_asos_command_run", default=None
+)
+
+
+class PlanPrintedError(Exception):
+    """``--plan`` printed its estimate; the sync does not run."""
 
 
 class _UnsortedWarningFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
-        return "assumed to be unsorted" not in record.getMessage()
+        message = record.getMessage()
+        return not any(text in message for text in FILTERED_MESSAGES)
 
 
 _UNSORTED_WARNING = _UnsortedWarningFilter()
-
-
-class ConfigurationError(ValueError):
-    """A setting is wrong in a way the API revealed (unknown store or category)."""
 
 
 if __name__ == "__main__":

@@ -6,6 +6,10 @@ always has every record a STATE covers before it sees that STATE; records after 
 STATE of a killed run were never covered by a saved state and are extracted again.
 A sync that ends flushes the rest: the SDK writes no final STATE when the state did not
 change, and the records since the last one must still reach the target.
+
+A SCHEMA equal to the one last sent for its stream is not sent again: the SDK
+re-sends a child stream's SCHEMA at every child sync, i.e. once per batch of ids,
+and each would make the target re-validate and (for some) flush.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ import sys
 import typing as t
 
 from singer_sdk.contrib.msgspec import MsgSpecWriter
+from singer_sdk.singerlib import SchemaMessage
 from typing_extensions import override
 
 if t.TYPE_CHECKING:
@@ -30,9 +35,14 @@ class BufferedMsgSpecWriter(MsgSpecWriter):
         """Start with an empty buffer."""
         super().__init__(*args, **kwargs)
         self._pending = bytearray()
+        self._schemas: dict[str, Message] = {}
 
     @override
     def write_message(self, message: Message) -> None:
+        if isinstance(message, SchemaMessage):
+            if self._schemas.get(message.stream) == message:
+                return
+            self._schemas[message.stream] = message
         self._pending += self.format_message(message)
         if message.type == "STATE" or len(self._pending) >= BUFFER_BYTES:
             self.flush()

@@ -7,7 +7,7 @@ import typing as t
 from collections import Counter
 
 from tap_asos.progress import ProgressReporter
-from tap_asos.runtime import RunState
+from tap_asos.runtime import RequestPolicy, RunStats
 from tests.helpers import ROOT, run_cli, tap_config
 
 if t.TYPE_CHECKING:
@@ -93,11 +93,11 @@ def test_interval_lines_come_while_a_slow_run_goes_on(
 def test_on_a_terminal_the_figures_redraw_one_live_line(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    state = RunState()
+    state = RunStats()
     state.partitions_total = 4
     reporter = ProgressReporter(state, 0, live=True)
     reporter.start()
-    state.take_request_slot("products")
+    RequestPolicy(state).take_request_slot("products")
     state.count("products", "records", 7)
     state.finish_partition()
     state.finish_partition()

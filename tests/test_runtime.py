@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from tap_asos.runtime import RateLimiter, RequestBudgetExhaustedError, RunState
+from tap_asos.runtime import RateLimiter, RequestBudgetExhaustedError, RequestPolicy, RunStats
 
 
 def test_limiter_spaces_requests_after_the_burst() -> None:
@@ -36,17 +36,20 @@ def test_pause_blocks_the_next_request() -> None:
 
 
 def test_budget_counts_and_stops() -> None:
-    run = RunState(max_requests=3)
+    stats = RunStats()
+    policy = RequestPolicy(stats, max_requests=3)
     for _ in range(3):
-        run.take_request_slot()
+        policy.take_request_slot("products")
+    assert not policy.budget_exhausted
     with pytest.raises(RequestBudgetExhaustedError, match="3 requests"):
-        run.take_request_slot()
-    assert run.budget_exhausted
-    assert run.summary()["requests"] == 3
+        policy.take_request_slot("products")
+    assert policy.budget_exhausted
+    assert stats.summary()["requests"] == 3
+    assert stats.per_stream["products"]["requests"] == 3
 
 
 def test_quota_headers_are_kept() -> None:
-    run = RunState()
+    run = RunStats()
     run.record_response(
         200,
         {

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 import typing as t
 
 from singer_sdk.streams.rest import RESTStream
 
-from tap_asos.sdk_internals import INTERNALS, missing
-from tap_asos.tap import TapAsos
-from tests.helpers import tap_config
+from tap_asos.sdk_internals import FILTERED_MESSAGES, INTERNALS, missing
+from tap_asos.tap import TapAsos, _UnsortedWarningFilter
+from tests.helpers import catalog_for, run_tap, tap_config
 
 if t.TYPE_CHECKING:
     import pytest
@@ -35,6 +36,39 @@ def test_every_sdk_internal_in_use_exists(sandbox: SandboxServer) -> None:
 
 def test_a_missing_member_is_named(sandbox: SandboxServer, monkeypatch: pytest.MonkeyPatch) -> None:
     # As a release that renamed it would: gone from the class that defines it.
-    owner = next(c for c in RESTStream.__mro__ if "_prepare_request" in vars(c))
-    monkeypatch.delattr(owner, "_prepare_request")
-    assert [i.name for i in missing(_instances(sandbox))] == ["_prepare_request"]
+    owner = next(c for c in RESTStream.__mro__ if "_request" in vars(c))
+    monkeypatch.delattr(owner, "_request")
+    assert [i.name for i in missing(_instances(sandbox))] == ["_request"]
+
+
+def test_the_sdk_still_logs_the_messages_the_tap_filters(
+    sandbox: SandboxServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Matched on text: a release that rewords one would let it through unnoticed.
+    config = tap_config(sandbox.url, sandbox.api_key, category_ids=[8799])
+    catalog = catalog_for(config, select=["products"])
+    seen: list[str] = []
+    handler = _Collect(seen)
+    logging.getLogger("singer_sdk").addHandler(handler)
+    try:
+        with monkeypatch.context() as patch:
+            patch.setattr(_UnsortedWarningFilter, "filter", lambda _self, _record: True)
+            run_tap(config, catalog=catalog)
+        unfiltered = list(seen)
+        seen.clear()
+        run_tap(config, catalog=catalog)
+    finally:
+        logging.getLogger("singer_sdk").removeHandler(handler)
+    for text in FILTERED_MESSAGES:
+        assert any(text in line for line in unfiltered), f"the SDK no longer logs {text!r}"
+        assert not any(text in line for line in seen)
+    assert seen  # the SDK's other messages still pass
+
+
+class _Collect(logging.Handler):
+    def __init__(self, lines: list[str]) -> None:
+        super().__init__(logging.DEBUG)
+        self.lines = lines
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(record.getMessage())
