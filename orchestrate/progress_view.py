@@ -69,7 +69,9 @@ def _rate(figures: dict[str, t.Any]) -> str:
 def progress_text(figures: dict[str, t.Any]) -> str:
     """The figures of one ``Progress`` line but the partitions, most telling first."""
     quota = figures.get("quota_remaining")
-    records = " ".join(f"{k} {v}" for k, v in sorted((figures.get("records") or {}).items()))
+    counts = (figures.get("records") or {}).items()
+    # The streams with most records first: on a narrow terminal the line is cut at the end.
+    records = " ".join(f"{k} {v}" for k, v in sorted(counts, key=lambda kv: (-kv[1], kv[0])))
     return (
         f"ETA {_eta(figures.get('eta_seconds'))} · "
         f"requests {figures.get('requests', 0)} ({_rate(figures)}/s) · "
