@@ -38,7 +38,7 @@ test-sdk-latest:
 lint: venv
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy tap_asos loaders/target-s3/target_s3 orchestrate/elt_run.py
+	$(BIN)/mypy tap_asos loaders/target-s3/target_s3 orchestrate/elt_run.py orchestrate/progress_view.py
 	bash scripts/lint-workflows.sh   # actionlint + zizmor over .github/workflows
 
 demo: venv

@@ -6,7 +6,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 mkdir -p .demo
 export MELTANO_SEND_ANONYMOUS_USAGE_STATS=false MELTANO_CLI_DISABLE_VERSION_CHECK=true
-export MELTANO_CLI_LOG_LEVEL="${MELTANO_CLI_LOG_LEVEL:-warning}"
 runs=$(cat .demo/runs 2>/dev/null || echo 0)
 
 rm -f .demo/services.env
@@ -25,7 +24,10 @@ echo "== sandbox $SANDBOX_URL (catalog day $runs), local S3 $TARGET_S3_ENDPOINT_
 
 echo "== meltano --environment=dev run tap-asos target-s3  (run $((runs + 1)))"
 start=$(date +%s)
-.venv/bin/meltano --environment=dev run --install tap-asos target-s3
+# The tap's progress as one live line on a terminal (plain lines otherwise), warnings and
+# errors as they come; the view exits with meltano's exit code.
+.venv/bin/python orchestrate/progress_view.py -- \
+  .venv/bin/meltano --environment=dev run --install tap-asos target-s3
 echo "   finished in $(( $(date +%s) - start )) s"
 echo "$((runs + 1))" > .demo/runs
 

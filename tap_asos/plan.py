@@ -17,8 +17,16 @@ pages and the products it will emit (see :mod:`tap_asos.arrivals`):
 Children: one ``product_details`` call per emitted product, one ``stock_prices`` call
 per ``id_batch_size`` emitted products of a partition.  A product listed in several
 categories is counted in each (the run calls its children once per store): the plan
-errs on the high side there.  Listings deeper than ``max_listing_offset`` are counted
-as if paged to their end (their facet slices cost about as many pages).
+errs on the high side there.
+
+A listing the run reads deeper than ``max_listing_offset`` (see
+:class:`tap_asos.listing.ListingReader`) costs the pages down to that offset, then one
+listing per ``brand`` value of the first page's facet, each read whole (``ceil(count /
+page_size)`` pages, at least one): the first page's facet counts make that exact.  A brand
+itself deeper than the offset is read to the offset, then by ``base_colour``; the colour
+counts within a brand are not on the first page, so the whole listing's colour shares
+stand in for them (the expected pages of each colour slice).  Products of such a listing
+are all emitted (the slices read everything below the offset).
 """
 
 from __future__ import annotations
@@ -30,6 +38,7 @@ from dataclasses import dataclass, field
 
 from tap_asos.arrivals import Bookmark, band_counts, band_limit
 from tap_asos.client import MAX_STOCK_PRICE_IDS
+from tap_asos.pagination import slice_plan
 
 if t.TYPE_CHECKING:
     from tap_asos.products import Products
@@ -175,13 +184,54 @@ def _partition(tap: TapAsos, products: t.Any, context: dict[str, t.Any]) -> Part
     else:
         depth = item_count
         emitted = item_count
+    max_offset = int(tap.config.get("max_listing_offset") or 0)
+    sliced = bool(max_offset) and min(depth, cap or depth) > max_offset
+    if sliced:
+        # Above the offset what the scan emits; below it every product, by facet slices.
+        emitted = min(emitted, max_offset) + item_count - max_offset
     if cap:
         depth, emitted = min(depth, cap), min(emitted, cap)
     pages = max(1, math.ceil(depth / page_size))
+    if sliced:
+        below = sliced_pages(first, page_size, max_offset)
+        if cap:  # the run stops within the slices once it has emitted the cap
+            below *= (cap - max_offset) / max(1, item_count - max_offset)
+        pages = math.ceil(max_offset / page_size) + math.ceil(below)
     ids = [int(p["id"]) for p in first.get("products") or []][:emitted]
     return PartitionPlan(
         context["store"], context["categoryId"], item_count, pages, emitted, first_ids=ids
     )
+
+
+def sliced_pages(first: dict[str, t.Any], page_size: int, max_offset: int) -> float:
+    """Listing requests of the facet slices of a listing deeper than ``max_offset``.
+
+    ``first`` is the listing's first page: its ``brand`` facet counts are the brand
+    slices' sizes (or, when no brand narrows the listing, its ``base_colour`` counts).
+    """
+    level, _facet, values = slice_plan(first, 0)
+    return sum(_slice_pages(first, level, count, page_size, max_offset) for _v, count in values)
+
+
+def _slice_pages(
+    first: dict[str, t.Any], level: int, count: int, page_size: int, max_offset: int
+) -> float:
+    """Requests of one slice of ``count`` products at facet ``level``, read whole."""
+    pages: float = max(1, math.ceil(min(count, max_offset) / page_size))
+    if count <= max_offset:
+        return pages
+    # Deeper than the offset too: read by the next facet, whose counts within this slice
+    # only the slice's own first page would tell.  Each value's share of the whole
+    # listing stands in: a value holds ``count * share`` products on average, and is
+    # read at all only when it holds one.
+    total = int(first.get("itemCount") or 0)
+    _level, _facet, values = slice_plan(first, level + 1)
+    for _value, n in values:
+        share = n / total
+        mean = count * share
+        some = 1 - (1 - share) ** count
+        pages += max(some, min(mean, max_offset) / page_size + some / 2)
+    return pages
 
 
 def _children_per_partition(partitions: list[PartitionPlan]) -> list[int]:

@@ -62,6 +62,48 @@ def test_plan_is_within_ten_percent_of_the_run(
     assert plan["plan_requests"] == cost
 
 
+LISTING = "/products/v2/list"
+
+
+@pytest.mark.parametrize("method", ["FULL_TABLE", "INCREMENTAL"])
+def test_listings_deeper_than_max_listing_offset_are_planned_by_their_facet_slices(
+    make_sandbox: Callable[..., SandboxServer], tmp_path: Path, method: str
+) -> None:
+    # The API serves 6 deep; these categories list 67-90 products, most brands 5-11 of
+    # them: each is read to 6, then by brand, and brands deeper than 6 by colour.
+    server = make_sandbox(max_offset=6, quota=100_000)
+    config = tap_config(
+        server.url,
+        server.api_key,
+        page_size=4,
+        max_listing_offset=6,
+        category_ids=[3630, 4169, 19855, 2637],
+    )
+    catalog = catalog_for(config, products_method=method)
+    (tmp_path / "catalog.json").write_text(json.dumps(catalog))
+    args = ("--catalog", str(tmp_path / "catalog.json"))
+    state = None
+    for day in (0, 1):  # a first run; a day later (with a bookmark, deep again)
+        before = server.stats()
+        planned = run_cli(config, tmp_path, "--plan", *args, state=state)
+        assert planned.returncode == 0, planned.stderr[-2000:]
+        plan = json.loads(planned.stdout)
+        middle = server.stats()
+        ran = run_cli(config, tmp_path, *args, state=state)
+        assert ran.returncode == 0, ran.stderr[-2000:]
+        after = server.stats()
+        assert "reading it by brand" in ran.stderr
+        assert "reading it by base_colour" in ran.stderr
+        assert "not extracted" not in ran.stderr  # every product reached
+        listing = after["by_path"][LISTING] - middle["by_path"][LISTING]
+        total = after["requests_total"] - middle["requests_total"]
+        assert plan["plan_requests"] == middle["requests_total"] - before["requests_total"]
+        assert abs(plan["requests"]["products"] - listing) <= 0.1 * listing, (day, plan, listing)
+        assert abs(plan["requests_total"] - total) <= 0.1 * total, (day, plan, total)
+        state = sync_result(ran.stdout, "").final_state
+        server.advance(days=1, arrivals=60)
+
+
 def _logged(stderr: str, prefix: str) -> dict[str, t.Any]:
     line = next(x for x in stderr.splitlines() if prefix in x)
     return t.cast("dict[str, t.Any]", json.loads(line.split(prefix, 1)[1]))
