@@ -86,6 +86,10 @@ def main(argv: list[str] | None = None) -> int:
         max_offset=args.max_offset,
         tree=args.tree,
     )
+    # Handlers first: whoever reads the URL below may send SIGTERM at once.
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
     server = SandboxServer(config, host=args.host, port=args.port).start()
     if args.advance_days:
         server.advance(args.advance_days)
@@ -95,9 +99,6 @@ def main(argv: list[str] | None = None) -> int:
         args.url_file.write_text(server.url + "\n")
     sys.stdout.write(f"ASOS sandbox listening on {server.url}\n")
     sys.stdout.flush()
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    signal.signal(signal.SIGINT, lambda *_: stop.set())
     stop.wait()
     server.stop()
     return 0
