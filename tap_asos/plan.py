@@ -78,17 +78,9 @@ class Plan:
     max_requests: int = 0
 
     def left_for_next_run(self, budget: int) -> list[dict[str, t.Any]]:
-        """The partitions a run with ``budget`` requests for the partitions will not finish.
-
-        A run reads partitions in order and stops at the budget: the partition it is in
-        then keeps its old bookmark, so it is left too, with every one after it.
-        """
-        spent = 0
-        for index, cost in enumerate(self.partition_costs):
-            spent += cost
-            if spent > budget:
-                return [p.context for p in self.partitions[index:] if not p.done]
-        return []
+        """The partitions a run with ``budget`` requests for the partitions will not finish."""
+        contexts = [None if p.done else p.context for p in self.partitions]
+        return left_for_next_run(contexts, self.partition_costs, budget)
 
     @property
     def fixed(self) -> int:
@@ -271,8 +263,93 @@ def print_plan(tap: TapAsos) -> None:
     print(json.dumps(figures, indent=2, sort_keys=True))  # noqa: T201 - the command's output
 
 
+def left_for_next_run(
+    contexts: list[dict[str, t.Any] | None], costs: list[int], budget: int
+) -> list[dict[str, t.Any]]:
+    """The partitions (in run order; None: costs nothing) ``budget`` requests leave.
+
+    A run reads partitions in order and stops at the budget: the partition it is in
+    then keeps its old bookmark, so it is left too, with every one after it.
+    """
+    spent = 0
+    for index, cost in enumerate(costs):
+        spent += cost
+        if spent > budget:
+            return [c for c in contexts[index:] if c is not None]
+    return []
+
+
 def announce_budget(tap: TapAsos) -> None:
-    """With max_requests and plan_before_run: plan, and say which partitions it leaves.
+    """With max_requests: log which partitions the run will leave for the next one.
+
+    By default from what each partition cost in its last finished run (kept in its
+    state, so the estimate is free); with ``plan_before_run``, by planning (below).
+    """
+    if tap.config.get("plan_before_run"):
+        announce_planned_budget(tap)
+        return
+    budget = int(tap.config["max_requests"])
+    products = t.cast("Products", tap.streams["products"])
+    if not products.selected:
+        return
+    mode = products.replication_method.lower()
+    contexts: list[dict[str, t.Any] | None] = []
+    known: list[int | None] = []
+    for context in products.partitions:  # in the run's order
+        state = _partition_state(tap, context)
+        done = products.full_table and state.get("snapshot_at") == _snapshot_in_progress(tap)
+        contexts.append(None if done else context)
+        known.append(0 if done else state.get("costs", {}).get(mode))
+    history = [c for c in known if c is not None]
+    if not history:
+        tap.logger.info(
+            "Budget: no partition has finished a %s run since its first, so no estimate "
+            "at start (set plan_before_run, or run tap-asos --plan)",
+            mode,
+        )
+        return
+    # A partition without history (never finished) costs what the others did, on average.
+    mean = math.ceil(sum(history) / len(history))
+    costs = [mean if c is None else int(c) for c in known]
+    # Still to come before the first partition: the countries and categories streams'
+    # own requests (the preflight's and the partitions' are spent already).
+    before = int(tap.streams["countries"].selected) + len(tap.stores.resolve_all()) * int(
+        tap.streams["categories"].selected
+    )
+    left = left_for_next_run(contexts, costs, budget - tap.stats.requests - before)
+    _log_budget(
+        tap,
+        {
+            "max_requests": budget,
+            "estimated_from": "last_run_costs",
+            "estimated_requests_total": tap.stats.requests + before + sum(costs),
+            "partitions": len(contexts),
+            "partitions_without_history": known.count(None),
+            "partitions_left_for_next_run": left,
+        },
+    )
+
+
+def _snapshot_in_progress(tap: TapAsos) -> str | None:
+    products = tap.state.get("bookmarks", {}).get("products", {})
+    return t.cast("str | None", products.get("snapshot_in_progress"))
+
+
+def _log_budget(tap: TapAsos, figures: dict[str, t.Any]) -> None:
+    tap.logger.info("Budget: %s", json.dumps(figures, sort_keys=True))
+    if left := figures["partitions_left_for_next_run"]:
+        tap.logger.warning(
+            "max_requests=%d is below the estimated %d requests: this run leaves %d of %d "
+            "partitions for the next run (listed in the Budget line)",
+            figures["max_requests"],
+            figures.get("plan_requests_total", figures.get("estimated_requests_total")),
+            len(left),
+            figures["partitions"],
+        )
+
+
+def announce_planned_budget(tap: TapAsos) -> None:
+    """With plan_before_run: plan, and say which partitions the run leaves.
 
     The plan's first pages count against the budget (one request per partition), so
     it is made only when they take at most a quarter of it; the countries and
@@ -296,25 +373,14 @@ def announce_budget(tap: TapAsos) -> None:
     # categories streams' own requests, when selected.
     before = plan.fixed - 1 - len(tap.stores.resolve_all()) * int(tap.streams["products"].selected)
     left = plan.left_for_next_run(budget - tap.stats.requests - max(0, before))
-    tap.logger.info(
-        "Budget: %s",
-        json.dumps(
-            {
-                "max_requests": budget,
-                "plan_requests_total": plan.total,
-                "plan_requests": plan.own_requests,
-                "partitions": len(plan.partitions),
-                "partitions_left_for_next_run": left,
-            },
-            sort_keys=True,
-        ),
+    _log_budget(
+        tap,
+        {
+            "max_requests": budget,
+            "estimated_from": "plan",
+            "plan_requests_total": plan.total,
+            "plan_requests": plan.own_requests,
+            "partitions": len(plan.partitions),
+            "partitions_left_for_next_run": left,
+        },
     )
-    if left:
-        tap.logger.warning(
-            "max_requests=%d is below the plan's %d requests: this run leaves %d of %d "
-            "partitions for the next run (listed in the Budget line)",
-            budget,
-            plan.total,
-            len(left),
-            len(plan.partitions),
-        )

@@ -161,14 +161,14 @@ class Products(AsosStream):
             return
         state = self.get_context_state(context)
         snapshot_at = self._snapshot_at()
+        requests_before = self.stats.requests
         if self.full_table and state.get("snapshot_at") == snapshot_at:
             self.log("Skipping %s: done earlier in snapshot %s", context, snapshot_at)
             self.stats.finish_partition()
             self._close_snapshot_after(context)
             return
-        scan = ArrivalScan(
-            Bookmark.from_state(state), self.tap_runtime.run_started_at, everything=self.full_table
-        )
+        bookmark = Bookmark.from_state(state)
+        scan = ArrivalScan(bookmark, self.tap_runtime.run_started_at, everything=self.full_table)
         limits = Limits(max_offset=self._max_offset, max_records=self._max_records)
         reader = ListingReader(self, dict(context), scan, limits)
         extra = {"store": context["store"], "categoryId": context["categoryId"]}
@@ -188,6 +188,12 @@ class Products(AsosStream):
             return
         self.stats.finish_partition()
         state.update(scan.next_bookmark().to_state())
+        # What this partition cost, its children included (they run inside its sync), per
+        # mode: the next run's budget announcement estimates from it, for free.  A first
+        # read, or one down to the freshness band, says nothing of a steady run's cost.
+        if self.full_table or (bookmark.anchors and scan.stopped_by != "band"):
+            mode = self.replication_method.lower()
+            state.setdefault("costs", {})[mode] = self.stats.requests - requests_before
         if self.full_table:
             state["snapshot_at"] = snapshot_at
             self._close_snapshot_after(context)

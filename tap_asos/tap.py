@@ -194,9 +194,10 @@ CONFIG_SCHEMA = th.PropertiesList(
         th.BooleanType,
         default=False,
         title="Plan before a budgeted run",
-        description="With max_requests set, estimate the run first (as --plan does: one "
-        "listing request per partition, counted against the budget) and log which "
-        "partitions it will leave for the next run.",
+        description="With max_requests set, estimate the run by planning it (as --plan "
+        "does: one listing request per partition, counted against the budget) instead of "
+        "from each partition's cost in its last run, before logging which partitions it "
+        "will leave for the next run.",
     ),
     th.Property(
         "progress_interval_seconds",
@@ -244,7 +245,9 @@ class TapAsos(Tap):
     sort=freshness (day blocks, newest first, ids ascending inside a day) a run reads from
     the top down to two adjacent ids of the part older than the last run's Today block.
     Cost per partition: ceil((new + last run's Today block + 2) / page_size) listing
-    requests, one when nothing is new; state: about 200 bytes per partition.
+    requests, one when nothing is new; state: about 250 bytes per partition (the bookmark,
+    and the last run's cost, from which a run with max_requests says at start which
+    partitions it will leave).
     """
 
     name = "tap-asos"
@@ -289,7 +292,7 @@ class TapAsos(Tap):
         if plan:
             print_plan(self)
             raise PlanPrintedError
-        if int(self.config["max_requests"]) and self.config.get("plan_before_run"):
+        if int(self.config["max_requests"]):
             announce_budget(self)
         self.progress.start()
 

@@ -118,7 +118,8 @@ def test_a_budget_below_the_plan_names_the_partitions_it_leaves(
     config["max_requests"] = plan["requests_total"] // 2
     unplanned = run_cli(config, tmp_path)  # the plan costs requests: only when asked
     assert unplanned.returncode == 0, unplanned.stderr[-2000:]
-    assert "Budget: " not in unplanned.stderr
+    assert "no estimate at start" in unplanned.stderr
+    assert "this run leaves" not in unplanned.stderr
     config["plan_before_run"] = True
     ran = run_cli(config, tmp_path)
     assert ran.returncode == 0, ran.stderr[-2000:]
@@ -137,3 +138,53 @@ def test_a_budget_below_the_plan_names_the_partitions_it_leaves(
     assert not finished & set(named)
     # The estimate may misplace the boundary by one partition, no more.
     assert abs(len(finished) + len(named) - budget["partitions"]) <= 1
+
+
+def test_a_budget_below_the_last_runs_costs_names_the_partitions_it_leaves(
+    make_sandbox: Callable[..., SandboxServer], tmp_path: Path
+) -> None:
+    # No plan (no extra request): each partition's cost in its last steady run (not the
+    # first read, which reads everything) is in its state.
+    server = make_sandbox(products=600, new_per_day=60)
+    config = tap_config(server.url, server.api_key, page_size=5)
+    first = run_cli(config, tmp_path)
+    assert first.returncode == 0, first.stderr[-2000:]
+    state = sync_result(first.stdout, "").final_state
+    assert not any("costs" in p for p in state["bookmarks"]["products"]["partitions"])
+    server.advance(days=1)
+    steady = run_cli(config, tmp_path, state=state)
+    assert steady.returncode == 0, steady.stderr[-2000:]
+    assert "Budget: " not in steady.stderr  # no max_requests
+    history = sync_result(steady.stdout, "").final_state
+    partitions = history["bookmarks"]["products"]["partitions"]
+    costs = [p["costs"]["incremental"] for p in partitions]
+    assert len(costs) > 4
+    assert all(c > 0 for c in costs)
+    assert sum(costs) < _logged(first.stderr, "Run summary: ")["requests"] / 2
+
+    server.advance(days=1)
+    config["max_requests"] = _logged(steady.stderr, "Run summary: ")["requests"] // 2
+    before = server.stats()["requests_total"]
+    ran = run_cli(config, tmp_path, state=history)
+    assert ran.returncode == 0, ran.stderr[-2000:]
+    assert server.stats()["requests_total"] - before == config["max_requests"]
+    budget = _logged(ran.stderr, "Budget: ")
+    assert budget["estimated_from"] == "last_run_costs"
+    assert budget["partitions_without_history"] == 0
+    named = [(p["store"], p["categoryId"]) for p in budget["partitions_left_for_next_run"]]
+    assert 0 < len(named) < budget["partitions"]
+    assert "this run leaves" in ran.stderr
+    checked = {_key(p): p["checked_at"] for p in partitions}
+    finished = {
+        _key(p)
+        for p in sync_result(ran.stdout, "").final_state["bookmarks"]["products"]["partitions"]
+        if p["checked_at"] != checked[_key(p)]
+    }
+    assert finished
+    # A day's arrivals move the costs a little: the boundary by one partition at most.
+    assert len(finished & set(named)) <= 1
+    assert abs(len(finished) + len(named) - budget["partitions"]) <= 1
+
+
+def _key(partition: dict[str, t.Any]) -> tuple[str, int]:
+    return partition["context"]["store"], partition["context"]["categoryId"]
