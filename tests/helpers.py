@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import importlib.util
 import io
 import itertools
 import json
@@ -21,6 +22,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 if t.TYPE_CHECKING:
     from collections.abc import Iterable, Iterator
+    from types import ModuleType
 
     from tap_asos.sandbox import SandboxServer
 
@@ -204,6 +206,17 @@ def catalog_truth(
     }
 
 
+def load_script(path: Path) -> ModuleType:
+    """A script of the repository (not a package module), imported for its functions."""
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[path.stem] = module  # dataclasses look their module up
+    spec.loader.exec_module(module)
+    return module
+
+
 def plugin_about(executable: str) -> dict[str, t.Any]:
     """``<executable> --about --format json``, from the virtualenv running the tests."""
     out = subprocess.run(
@@ -230,10 +243,32 @@ def meltano_env(sys_dir: Path, **settings: str) -> dict[str, str]:
     }
 
 
-def run_meltano(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    """Run the project's Meltano (from the test's virtualenv) in the repository root."""
+def pipeline_env(
+    sys_dir: Path, *, api_url: str, api_key: str, bucket: str, s3_url: str, **settings: str
+) -> dict[str, str]:
+    """``meltano_env`` for tap-asos into target-s3: the API (a sandbox), a local S3 bucket."""
+    return meltano_env(
+        sys_dir,
+        TAP_ASOS_API_URL=api_url,
+        TAP_ASOS_API_KEY=api_key,
+        TARGET_S3_BUCKET=bucket,
+        TARGET_S3_ENDPOINT_URL=s3_url,
+        AWS_ACCESS_KEY_ID="e2e",
+        AWS_SECRET_ACCESS_KEY="e2e-secret",
+        AWS_DEFAULT_REGION="us-east-1",
+        **settings,
+    )
+
+
+def run_meltano(
+    *args: str, env: dict[str, str], wrapper: tuple[str, ...] = ()
+) -> subprocess.CompletedProcess[str]:
+    """Run the project's Meltano (from the test's virtualenv) in the repository root.
+
+    ``wrapper``: a command that runs Meltano itself (``... -- meltano ...``).
+    """
     return subprocess.run(
-        [str(Path(sys.executable).with_name("meltano")), *args],
+        [*wrapper, str(Path(sys.executable).with_name("meltano")), *args],
         cwd=ROOT,
         env=env,
         capture_output=True,

@@ -6,7 +6,6 @@ publishes; here it runs on a fresh build, and the listing is checked once more b
 
 from __future__ import annotations
 
-import importlib.util
 import re
 import subprocess
 import sys
@@ -16,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from tap_asos import __version__
+from tests.helpers import load_script
 
 if t.TYPE_CHECKING:
     from types import ModuleType
@@ -25,15 +25,7 @@ pytestmark = pytest.mark.xdist_group("hub")
 
 
 def _check_dists() -> ModuleType:
-    spec = importlib.util.spec_from_file_location(
-        "check_dists", ROOT / "scripts" / "check_dists.py"
-    )
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["check_dists"] = module  # dataclasses look their module up
-    spec.loader.exec_module(module)
-    return module
+    return load_script(ROOT / "scripts" / "check_dists.py")
 
 
 def test_distributions_hold_the_packages_and_nothing_else(built_dists: Path) -> None:

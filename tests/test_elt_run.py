@@ -7,7 +7,6 @@ GitHub step summary, and the tap's exit code (2 fix the configuration, 3 retry l
 
 from __future__ import annotations
 
-import importlib.util
 import subprocess
 import sys
 import typing as t
@@ -17,11 +16,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.helpers import catalog_truth, local_s3, meltano_env, s3_objects
+from tests.helpers import catalog_truth, load_script, local_s3, pipeline_env, s3_objects
 
 if t.TYPE_CHECKING:
     from collections.abc import Callable, Iterator
-    from types import ModuleType
 
     from tap_asos.sandbox import SandboxServer
 
@@ -31,16 +29,7 @@ PROJECT = yaml.safe_load((ROOT / "meltano.yml").read_text())
 BUCKET = "asos-lake-ci"
 
 
-def _module() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("elt_run", SCRIPT)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-ELT = _module()
+ELT = load_script(SCRIPT)
 
 
 def _stores(environment: str) -> list[str]:
@@ -90,16 +79,13 @@ def s3_url() -> Iterator[str]:
 def _env(sys_dir: Path, server: SandboxServer, s3_url: str, **extra: str) -> dict[str, str]:
     # What a CI job has: the key, the bucket (the state backend URI is derived from it),
     # AWS credentials; here the local S3's endpoint and the sandbox's URL besides.
-    return meltano_env(
+    return pipeline_env(
         sys_dir,
-        TAP_ASOS_API_URL=server.url,
-        TAP_ASOS_API_KEY=server.api_key,
+        api_url=server.url,
+        api_key=server.api_key,
+        bucket=BUCKET,
+        s3_url=s3_url,
         TAP_ASOS_ALERT_WEBHOOK_URL="",  # an unset optional secret reaches the job as ""
-        TARGET_S3_BUCKET=BUCKET,
-        TARGET_S3_ENDPOINT_URL=s3_url,
-        AWS_ACCESS_KEY_ID="e2e",
-        AWS_SECRET_ACCESS_KEY="e2e-secret",
-        AWS_DEFAULT_REGION="us-east-1",
         **extra,
     )
 

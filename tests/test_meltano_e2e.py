@@ -23,7 +23,7 @@ import pytest
 import requests
 from moto.server import ThreadedMotoServer
 
-from tests.helpers import catalog_truth, meltano_env, run_meltano
+from tests.helpers import catalog_truth, pipeline_env, run_meltano
 
 if t.TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -63,16 +63,13 @@ def meltano_sys(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _env(sys_dir: Path, server: SandboxServer, s3_url: str, **extra: str) -> dict[str, str]:
-    return meltano_env(
+    return pipeline_env(
         sys_dir,
+        api_url=server.url,
+        api_key=server.api_key,
+        bucket=BUCKET,
+        s3_url=s3_url,
         MELTANO_ENVIRONMENT="dev",
-        TAP_ASOS_API_URL=server.url,
-        TAP_ASOS_API_KEY=server.api_key,
-        TARGET_S3_BUCKET=BUCKET,
-        TARGET_S3_ENDPOINT_URL=s3_url,
-        AWS_ACCESS_KEY_ID="e2e",
-        AWS_SECRET_ACCESS_KEY="e2e-secret",
-        AWS_DEFAULT_REGION="us-east-1",
         MELTANO_STATE_BACKEND_URI=f"s3://{BUCKET}/meltano-state",
         MELTANO_STATE_BACKEND_S3_ENDPOINT_URL=s3_url,
         MELTANO_STATE_BACKEND_S3_AWS_ACCESS_KEY_ID="e2e",

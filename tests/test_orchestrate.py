@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import local_s3, meltano_env, run_meltano, s3_objects, side_venv
+from tests.helpers import local_s3, pipeline_env, run_meltano, s3_objects, side_venv
 
 ROOT = Path(__file__).resolve().parents[1]
 DAGS = ROOT / "orchestrate" / "airflow" / "dags"
@@ -93,16 +93,13 @@ def test_each_rendered_task_runs_its_store_against_the_sandbox_and_local_s3(
     server = make_sandbox(products=200)
     with local_s3(BUCKET) as s3_url:
         # The worker's environment: secrets and the bucket, as the DAG's docstring lists.
-        worker = meltano_env(
+        worker = pipeline_env(
             tmp_path / "sys",
-            TAP_ASOS_API_URL=server.url,
-            TAP_ASOS_API_KEY=server.api_key,
+            api_url=server.url,
+            api_key=server.api_key,
+            bucket=BUCKET,
+            s3_url=s3_url,
             TAP_ASOS_MAX_PRODUCTS_PER_PARTITION="10",
-            TARGET_S3_BUCKET=BUCKET,
-            TARGET_S3_ENDPOINT_URL=s3_url,
-            AWS_ACCESS_KEY_ID="e2e",
-            AWS_SECRET_ACCESS_KEY="e2e-secret",
-            AWS_DEFAULT_REGION="us-east-1",
         )
         installed = run_meltano("install", "tap-asos", "target-s3", env=worker)
         assert installed.returncode == 0, installed.stderr[-3000:]

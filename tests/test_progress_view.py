@@ -7,11 +7,9 @@ sandbox and a local S3, and keeps Meltano's exit code.
 
 from __future__ import annotations
 
-import importlib.util
 import io
 import json
 import re
-import subprocess
 import sys
 import typing as t
 from pathlib import Path
@@ -19,11 +17,11 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from tests.helpers import local_s3, meltano_env
+from tests.helpers import load_script, local_s3, pipeline_env, run_meltano
 
 if t.TYPE_CHECKING:
+    import subprocess
     from collections.abc import Callable, Iterator
-    from types import ModuleType
 
     from tap_asos.sandbox import SandboxServer
 
@@ -33,16 +31,7 @@ LOGS = Path(__file__).parent / "fixtures" / "meltano"
 BUCKET = "asos-lake-view"
 
 
-def _module() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("progress_view", SCRIPT)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-VIEW = _module()
+VIEW = load_script(SCRIPT)
 
 
 def _events(log: str) -> list[dict[str, t.Any]]:
@@ -169,16 +158,8 @@ def s3_url() -> Iterator[str]:
 
 
 def _view_meltano(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    meltano = Path(sys.executable).with_name("meltano")
-    return subprocess.run(
-        [sys.executable, str(SCRIPT), "--", str(meltano), "run", *args, "tap-asos", "target-s3"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=900,
-        check=False,
-    )
+    view = (sys.executable, str(SCRIPT), "--")
+    return run_meltano("run", *args, "tap-asos", "target-s3", env=env, wrapper=view)
 
 
 @pytest.mark.e2e
@@ -186,17 +167,14 @@ def test_the_view_of_a_real_meltano_run_and_its_exit_code(
     make_sandbox: Callable[..., SandboxServer], s3_url: str, tmp_path: Path
 ) -> None:
     server = make_sandbox(products=300)
-    env = meltano_env(
+    env = pipeline_env(
         tmp_path / "meltano-sys",
+        api_url=server.url,
+        api_key=server.api_key,
+        bucket=BUCKET,
+        s3_url=s3_url,
         MELTANO_ENVIRONMENT="dev",
         MELTANO_CLI_LOG_LEVEL="warning",  # what make demo had: the view needs info
-        TAP_ASOS_API_URL=server.url,
-        TAP_ASOS_API_KEY=server.api_key,
-        TARGET_S3_BUCKET=BUCKET,
-        TARGET_S3_ENDPOINT_URL=s3_url,
-        AWS_ACCESS_KEY_ID="e2e",
-        AWS_SECRET_ACCESS_KEY="e2e-secret",
-        AWS_DEFAULT_REGION="us-east-1",
     )
     ran = _view_meltano(env, "--install")
     assert ran.returncode == 0, ran.stdout[-4000:]
