@@ -292,25 +292,24 @@ def announce_budget(tap: TapAsos) -> None:
     products = t.cast("Products", tap.streams["products"])
     if not products.selected:
         return
-    mode = products.replication_method.lower()
     contexts: list[dict[str, t.Any] | None] = []
     known: list[int | None] = []
     for context in products.partitions:  # in the run's order
         state = _partition_state(tap, context)
         done = products.full_table and state.get("snapshot_at") == _snapshot_in_progress(tap)
         contexts.append(None if done else context)
-        known.append(0 if done else state.get("costs", {}).get(mode))
+        known.append(0 if done else products.last_cost(state))
     history = [c for c in known if c is not None]
     if not history:
         tap.logger.info(
             "Budget: no partition has finished a %s run since its first, so no estimate "
             "at start (set plan_before_run, or run tap-asos --plan)",
-            mode,
+            products.replication_method.lower(),
         )
         return
     # A partition without history (never finished) costs what the others did, on average.
     mean = math.ceil(sum(history) / len(history))
-    costs = [mean if c is None else int(c) for c in known]
+    costs = [mean if c is None else c for c in known]
     # Still to come before the first partition: the countries and categories streams'
     # own requests (the preflight's and the partitions' are spent already).
     before = int(tap.streams["countries"].selected) + len(tap.stores.resolve_all()) * int(

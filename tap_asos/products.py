@@ -192,11 +192,19 @@ class Products(AsosStream):
         # mode: the next run's budget announcement estimates from it, for free.  A first
         # read, or one down to the freshness band, says nothing of a steady run's cost.
         if self.full_table or (bookmark.anchors and scan.stopped_by != "band"):
-            mode = self.replication_method.lower()
-            state.setdefault("costs", {})[mode] = self.stats.requests - requests_before
+            state.setdefault("costs", {})[self._cost_key] = self.stats.requests - requests_before
         if self.full_table:
             state["snapshot_at"] = snapshot_at
             self._close_snapshot_after(context)
+
+    def last_cost(self, state: dict[str, t.Any]) -> int | None:
+        """Requests a partition's last steady run in this run's mode cost; None: unknown."""
+        cost = state.get("costs", {}).get(self._cost_key)
+        return None if cost is None else int(cost)
+
+    @property
+    def _cost_key(self) -> str:
+        return self.replication_method.lower()  # a snapshot costs more than new arrivals
 
     def _count(self, scan: ArrivalScan, reader: ListingReader) -> None:
         """The partition's figures into the run summary; a visible order break is warned."""
