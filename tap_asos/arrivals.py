@@ -65,6 +65,9 @@ class Bookmark:
     anchors: tuple[int, ...] = ()
     checked_at: datetime | None = None  # start of the last run that finished the partition
     frozen: int | None = None  # how many products the frozen part held then
+    # Products that run sent to the child streams from above its anchors (its Today
+    # block): the next run reads them again (at-least-once) but fetches them no more.
+    fetched: frozenset[int] = frozenset()
 
     @classmethod
     def from_state(cls, state: dict[str, t.Any]) -> Bookmark:
@@ -75,6 +78,7 @@ class Bookmark:
             anchors=tuple(int(a) for a in state.get("anchors") or ()),
             checked_at=datetime.fromisoformat(checked) if checked else None,
             frozen=int(frozen) if frozen is not None else None,
+            fetched=frozenset(int(i) for i in state.get("fetched") or ()),
         )
 
     def to_state(self) -> dict[str, t.Any]:
@@ -83,6 +87,7 @@ class Bookmark:
             "anchors": list(self.anchors),
             "checked_at": self.checked_at.isoformat() if self.checked_at else None,
             "frozen": self.frozen,
+            "fetched": sorted(self.fetched),
         }
 
 
@@ -160,6 +165,12 @@ class ArrivalScan:
     _candidate: tuple[int, int, Record] | None = None
     _anchor_met: int | None = None  # index of the anchor the scan stopped at
     _next_anchors: list[int] = field(default_factory=list)
+    # Sent to the child streams, with their positions, while they may lie in the head.
+    _sent: list[tuple[int, int]] = field(default_factory=list)
+    # A snapshot's audit (``everything``): what lies above the last run's anchor pair.
+    _above: list[tuple[int, int]] = field(default_factory=list)
+    _pair_at: int | None = None  # position of the pair's first anchor, once met
+    _audit_candidate: tuple[int, int] | None = None  # (anchor index, position)
 
     def feed(self, products: Sequence[Record], payload: dict[str, t.Any]) -> list[Item]:
         """Take the next page (``payload`` is its whole body); return what to emit."""
@@ -177,10 +188,45 @@ class ArrivalScan:
         held, self._candidate = self._candidate, None
         return [self._emitted(held[1], held[2])] if held else []
 
+    def note_sent(self, position: int | None, product_id: int) -> None:
+        """``product_id``, read at ``position``, went to the child streams."""
+        if position is not None and (self._head_end is None or position < self._head_end):
+            self._sent.append((position, product_id))
+
     def next_bookmark(self) -> Bookmark:
-        """The bookmark to keep once the partition is finished."""
-        frozen = None if self._head_end is None else self._item_count - self._head_end
-        return Bookmark(tuple(self._next_anchors), self.now, frozen)
+        """The bookmark to keep once the partition is finished.
+
+        ``fetched``: what went to the children from the head block, which the next run
+        reads again; without a head block (no day break seen) nothing, to keep it small.
+        """
+        head_end = self._head_end
+        if head_end is None and self._position == 0 and self._item_count == 0:
+            head_end = 0  # an empty listing: nothing is frozen
+        frozen = None if head_end is None else self._item_count - head_end
+        fetched = (
+            frozenset(i for position, i in self._sent if position < head_end)
+            if head_end is not None
+            else frozenset()
+        )
+        return Bookmark(tuple(self._next_anchors), self.now, frozen, fetched)
+
+    def arrivals(self) -> list[int] | None:
+        """A snapshot's audit: the ids read above the last run's anchor pair.
+
+        That is what entered the listing since, restocks included; None when the
+        bookmark cannot tell.
+        """
+        if self.bookmark.checked_at is None:
+            return None  # no earlier run to compare with
+        if self._pair_at is not None:
+            return [i for position, i in self._above if position < self._pair_at]
+        if not self.bookmark.anchors and self.bookmark.frozen == 0:
+            # The listing was all one day (or empty) then: all of it is newer.
+            return [i for _position, i in self._above]
+        limit = band_limit(self._bands, self.bookmark.checked_at, self.now)
+        if limit is None:
+            return None
+        return [i for position, i in self._above if position < limit]
 
     def _first_page(self, payload: dict[str, t.Any]) -> None:
         self._item_count = int(payload.get("itemCount") or 0)
@@ -208,6 +254,7 @@ class ArrivalScan:
             self._check_anchor_order(product_id)
             return []
         if self.everything:
+            self._audit(position, product_id, beyond_head=beyond_head)
             return [self._emitted(position, product)]
         held, self._candidate = self._candidate, None
         emit = [self._emitted(held[1], held[2])] if held else []
@@ -229,6 +276,23 @@ class ArrivalScan:
             self._stop("band")
             return emit
         return [*emit, self._emitted(position, product)]
+
+    def _audit(self, position: int, product_id: int, *, beyond_head: bool) -> None:
+        """Everything is emitted; note what lies above the anchor pair.
+
+        The pair is found by the same rule as :meth:`_take`'s stop, without stopping.
+        """
+        anchors = self.bookmark.anchors
+        if self._pair_at is not None or self.bookmark.checked_at is None:
+            return
+        held, self._audit_candidate = self._audit_candidate, None
+        if product_id in anchors and beyond_head and position >= self._lowest_stop:
+            index = anchors.index(product_id)
+            if held and held[0] < index and held[1] == position - 1:
+                self._pair_at = held[1]
+                return
+            self._audit_candidate = (index, position)
+        self._above.append((position, product_id))
 
     def _emitted(self, position: int, product: Record) -> Item:
         head_end = self._head_end

@@ -14,7 +14,10 @@ from typing_extensions import override
 from tap_asos import schemas
 from tap_asos.arrivals import ArrivalScan, Bookmark
 from tap_asos.categories import leaf_category_ids
+from tap_asos.children import ChildBatches
 from tap_asos.client import CATEGORIES_PATH, MAX_STOCK_PRICE_IDS, AsosAPIError, AsosStream
+from tap_asos.failures import ConfigurationError
+from tap_asos.feeds import FeedNotFoundError, find_feeds
 from tap_asos.listing import Limits, ListingReader
 from tap_asos.pagination import SLICE_FACETS, ListingPaginator, page_limit
 
@@ -53,7 +56,14 @@ class Products(AsosStream):
     def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
         """Set up the run's child batches."""
         super().__init__(*args, **kwargs)
-        self.children = ChildBatches(min(int(self.config["id_batch_size"]), MAX_STOCK_PRICE_IDS))
+        size = min(int(self.config["id_batch_size"]), MAX_STOCK_PRICE_IDS)
+        self.children = ChildBatches(size, self._sync_children_of)
+        # Per store: the ids of its arrival feeds, and (in a snapshot) what they list
+        # and which arrivals missing from them were counted already.
+        self.feed_ids: dict[str, frozenset[int]] = {}
+        self._feed_listed: dict[str, set[int]] = {}
+        self._misses_counted: dict[str, set[int]] = {}
+        self._last_of_store: dict[str, dict[str, t.Any]] = {}
 
     @override
     @cached_property
@@ -61,27 +71,93 @@ class Products(AsosStream):
         configured = [int(c) for c in self.config.get("category_ids") or []]
         parts: list[dict[str, t.Any]] = []
         for code, store in self.stores.resolve_all().items():
-            ids = configured or self._discover_categories(store)
+            if configured:
+                parts.extend({"store": code, "categoryId": cid} for cid in configured)
+                continue
+            tree = self.category_tree(store)
+            leaves = leaf_category_ids(tree)
+            self.log("Discovered %d leaf categories for store %s", len(leaves), store.store)
+            feeds = self.feeds(store) if self.config["read_feeds"] else []
+            self.feed_ids[code] = frozenset(feeds)
+            if feeds and not self.full_table and self._feeds_bookmarked(code, feeds):
+                # A daily run: arrivals and restocks are at the top of the feeds.
+                self.log("Reading the arrival feeds of store %s: %s", code, feeds)
+                ids = feeds
+            else:
+                # A first run, an upgrade from per-leaf state, or a snapshot: every leaf,
+                # and the feeds, so that their bookmarks (or the audit) start here.
+                ids = list(dict.fromkeys([*leaves, *feeds]))
             parts.extend({"store": code, "categoryId": cid} for cid in ids)
-        # Never-finished partitions first, then the least recently finished: a run cut
+        # A snapshot reads the feeds first (the audit of what they missed needs them);
+        # then never-finished partitions, then the least recently finished: a run cut
         # short by max_requests still makes progress, and every partition gets its turn.
         checked = {
             (p["context"].get("store"), p["context"].get("categoryId")): p.get("checked_at", "")
             for p in self.stream_state.get("partitions", [])
         }
-        parts.sort(key=lambda c: checked.get((c["store"], c["categoryId"]), ""))
+        parts.sort(
+            key=lambda c: (
+                not (self.full_table and self.is_feed(c)),
+                checked.get((c["store"], c["categoryId"])) or "",
+            )
+        )
+        self._last_of_store = {c["store"]: c for c in parts}
         self.stats.partitions_total = len(parts)
         return parts
+
+    def is_feed(self, context: t.Mapping[str, t.Any]) -> bool:
+        """Whether a partition is one of its store's arrival feeds."""
+        return context.get("categoryId") in self.feed_ids.get(str(context.get("store")), ())
+
+    def feeds(self, store: StoreInfo) -> list[int]:
+        """The ids of a store's arrival feeds: ``feed_category_ids``, or found in its tree.
+
+        Raises:
+            ConfigurationError: an incremental run finds no New-in feed in the tree.
+        """
+        override = [int(c) for c in self.config.get("feed_category_ids") or []]
+        if override:
+            return override
+        try:
+            found = find_feeds(self.category_tree(store), store.store)
+        except FeedNotFoundError as exc:
+            if self.full_table:  # a snapshot reads every leaf anyway: no audit, no stop
+                self.logger.warning("%s No feed audit in this snapshot.", exc)
+                return []
+            raise ConfigurationError(str(exc)) from exc
+        return [feed.category_id for feed in found]
+
+    def category_tree(self, store: StoreInfo) -> dict[str, t.Any]:
+        """A store's ``/categories/list`` body, requested once per run."""
+        key = (store.country, store.lang)
+        if key not in self._trees:
+            self._trees[key] = self.fetch(
+                CATEGORIES_PATH, {"country": store.country, "lang": store.lang}, None
+            )
+        return self._trees[key]
+
+    @cached_property
+    def _trees(self) -> dict[tuple[str, str], dict[str, t.Any]]:
+        return {}
+
+    def _feeds_bookmarked(self, store: str, feeds: list[int]) -> bool:
+        """Whether every feed of ``store`` was finished by an earlier run (has a bookmark)."""
+        done = {
+            p["context"].get("categoryId")
+            for p in self.stream_state.get("partitions", [])
+            if p.get("context", {}).get("store") == store and p.get("checked_at")
+        }
+        return all(cid in done for cid in feeds)
 
     @cached_property
     def _children_selected(self) -> bool:
         return any(c.selected or c.has_selected_descendents for c in self.child_streams)
 
-    def _discover_categories(self, store: StoreInfo) -> list[int]:
-        tree = self.fetch(CATEGORIES_PATH, {"country": store.country, "lang": store.lang}, None)
-        ids = leaf_category_ids(tree)
-        self.log("Discovered %d leaf categories for store %s", len(ids), store.store)
-        return ids
+    def _sync_children_of(self, context: dict[str, t.Any]) -> None:
+        """Sync the selected children for one batch (as the SDK does for a yielded one)."""
+        for child in self.child_streams:
+            if child.selected or child.has_selected_descendents:
+                child.sync(context=context)
 
     @property
     def full_table(self) -> bool:
@@ -162,40 +238,88 @@ class Products(AsosStream):
         state = self.get_context_state(context)
         snapshot_at = self._snapshot_at()
         requests_before = self.stats.requests
-        if self.full_table and state.get("snapshot_at") == snapshot_at:
+        feed = self.is_feed(context)
+        if self.full_table and state.get("snapshot_at") == snapshot_at and not feed:
+            # (A feed is read again: the audit of a resumed snapshot needs what it lists.)
             self.log("Skipping %s: done earlier in snapshot %s", context, snapshot_at)
-            self.stats.finish_partition()
-            self._close_snapshot_after(context)
+            self._partition_done(context, lambda: None)
             return
         bookmark = Bookmark.from_state(state)
         scan = ArrivalScan(bookmark, self.tap_runtime.run_started_at, everything=self.full_table)
         limits = Limits(max_offset=self._max_offset, max_records=self._max_records)
         reader = ListingReader(self, dict(context), scan, limits)
-        extra = {"store": context["store"], "categoryId": context["categoryId"]}
-        for record, last in _with_last(reader.records()):
+        store = str(context["store"])
+        extra = {"store": store, "categoryId": context["categoryId"]}
+        listed = self._feed_listed.setdefault(store, set()) if feed and self.full_table else None
+        for record in reader.records():
             record.update(extra, snapshotAt=snapshot_at)
-            # The first anchor of the stop pair is emitted in case it came back in stock;
-            # it is almost always an old product, so it costs no detail or stock call.
-            self.children.next(last=last, include=record["id"] != scan.stop_anchor)
+            self._child_ids = _for_children(record, scan, listed)
             yield record
             if self.request_policy.budget_exhausted:  # children of what follows could not come
                 break
+        self._child_ids = None
         self._count(scan, reader)
         if not reader.outcome.finished or self.request_policy.budget_exhausted:
             # Keep the old bookmark: this partition is read again next run.
             state.pop("progress_markers", None)
             self.log("Request budget reached in %s; it resumes next run", context)
             return
-        self.stats.finish_partition()
-        state.update(scan.next_bookmark().to_state())
-        # What this partition cost, its children included (they run inside its sync), per
+        if self.full_table and not feed:
+            self._audit_feeds(context, scan)
+        # What this partition cost, the children that ran in its sync included, per
         # mode: the next run's budget announcement estimates from it, for free.  A first
         # read, or one down to the freshness band, says nothing of a steady run's cost.
-        if self.full_table or (bookmark.anchors and scan.stopped_by != "band"):
-            state.setdefault("costs", {})[self._cost_key] = self.stats.requests - requests_before
-        if self.full_table:
-            state["snapshot_at"] = snapshot_at
-            self._close_snapshot_after(context)
+        cost = self.stats.requests - requests_before
+        steady = self.full_table or (bookmark.anchors and scan.stopped_by != "band")
+        cost_key = self._cost_key
+
+        def move_bookmark() -> None:
+            state.update(scan.next_bookmark().to_state())
+            if steady:
+                state.setdefault("costs", {})[cost_key] = cost
+            if self.full_table:
+                state["snapshot_at"] = snapshot_at
+
+        self._partition_done(context, move_bookmark)
+
+    def _partition_done(self, context: Context, move_bookmark: t.Callable[[], None]) -> None:
+        """A partition was read to its stop.
+
+        Its bookmark moves once its products' children ran (their batch may wait for
+        the store's next partitions); the store's last partition sends what is left.
+        """
+        store = str(context["store"])
+        self.children.after_flush(store, move_bookmark)
+        if self._last_of_store.get(store) == context:
+            self.children.flush(store)
+        self.stats.finish_partition()
+        self._close_snapshot_after(context)
+
+    def _audit_feeds(self, context: Context, scan: ArrivalScan) -> None:
+        """A snapshot: count the leaf's arrivals that no feed lists (``feed_misses``).
+
+        What entered this leaf since the last snapshot and is in none of the store's
+        feeds was missed by the daily runs reading the feeds; the snapshot emits it.
+        """
+        store = str(context["store"])
+        arrivals = scan.arrivals()
+        if not self.feed_ids.get(store) or arrivals is None:
+            return
+        listed = self._feed_listed.get(store, set())
+        counted = self._misses_counted.setdefault(store, set())
+        missed = [i for i in dict.fromkeys(arrivals) if i not in listed and i not in counted]
+        if not missed:
+            return
+        counted.update(missed)
+        self.stats.count(self.name, "feed_misses", len(missed))
+        self.logger.warning(
+            "%d products entered %s since the last snapshot but are in none of the store's "
+            "arrival feeds %s (daily runs missed them; this snapshot emits them), e.g. %s",
+            len(missed),
+            dict(context),
+            sorted(self.feed_ids[store]),
+            missed[:5],
+        )
 
     def last_cost(self, state: dict[str, t.Any]) -> int | None:
         """Requests a partition's last steady run in this run's mode cost; None: unknown."""
@@ -290,50 +414,29 @@ class Products(AsosStream):
     def generate_child_contexts(
         self, record: Record, context: Context | None
     ) -> Iterable[Context | None]:
-        if self._children_selected:
-            yield from self.children.add(str(record["store"]), int(record["id"]))
+        if not self._children_selected or self._child_ids is None:
+            return
+        product_id, include, position, scan = self._child_ids
+        if include:
+            scan.note_sent(position, product_id)
+        yield from self.children.add(str(record["store"]), product_id, include=include)
+
+    # The product being emitted: id, whether it goes to the children, position, scan.
+    _child_ids: tuple[int, bool, int | None, ArrivalScan] | None = None
 
 
-class ChildBatches:
-    """Batches the ids of emitted products for the child streams (details, stock).
+def _for_children(
+    record: Record, scan: ArrivalScan, listed: set[int] | None
+) -> tuple[int, bool, int | None, ArrivalScan]:
+    """The product about to be emitted, as :meth:`Products.generate_child_contexts` needs it.
 
-    Each product goes to the children once per store and run, even when it is listed
-    in several categories.  A batch leaves when full, or with the last product of a
-    partition.  The stream says, before it emits a product, whether it is the last of
-    its partition and whether it goes to the children at all (:meth:`next`).
+    The first anchor of the stop pair is emitted in case it came back in stock; it is
+    almost always an old product, so it costs no detail or stock call.  Nor does what
+    the last run sent to the children from its Today block, which this run reads again
+    (the at-least-once overlap).
     """
-
-    def __init__(self, size: int) -> None:
-        """Batches of at most ``size`` ids."""
-        self.size = size
-        self._last = False
-        self._include = True
-        self._batch: list[int] = []
-        self._seen: dict[str, set[int]] = {}
-
-    def next(self, *, last: bool, include: bool = True) -> None:
-        """Describe the product about to be emitted."""
-        self._last, self._include = last, include
-
-    def add(self, store: str, product_id: int) -> Iterator[dict[str, t.Any]]:
-        """Take one emitted product; yield a child context when a batch is due."""
-        seen = self._seen.setdefault(store, set())
-        if self._include and product_id not in seen:
-            seen.add(product_id)
-            self._batch.append(product_id)
-        if self._batch and (self._last or len(self._batch) >= self.size):
-            yield {"store": store, "productIds": tuple(self._batch)}
-            self._batch = []
-
-
-def _with_last(items: Iterable[R]) -> Iterator[tuple[R, bool]]:
-    """Each item with whether it is the last one."""
-    iterator = iter(items)
-    try:
-        pending = next(iterator)
-    except StopIteration:
-        return
-    for item in iterator:
-        yield pending, False
-        pending = item
-    yield pending, True
+    product_id = int(record["id"])
+    if listed is not None:
+        listed.add(product_id)
+    include = product_id != scan.stop_anchor and product_id not in scan.bookmark.fetched
+    return product_id, include, record.get("position"), scan

@@ -88,6 +88,25 @@ CONFIG_SCHEMA = th.PropertiesList(
         "each store's navigation tree.",
     ),
     th.Property(
+        "read_feeds",
+        th.BooleanType,
+        default=True,
+        title="Read arrival feeds",
+        description="Incremental runs read each store's arrival feeds (each gender's New in "
+        "'View all', and Back in stock where the tree has it) instead of every leaf "
+        "category, once a run has bookmarked them: a daily run then costs what is new, "
+        "not what the tree holds. A first run and a snapshot read every leaf. False: read "
+        "every leaf daily.",
+    ),
+    th.Property(
+        "feed_category_ids",
+        th.ArrayType(th.IntegerType),
+        default=[],
+        title="Feed category ids",
+        description="Category ids of the arrival feeds, instead of those found in each "
+        "store's tree (New in 'View all' by its alias or title, Back in stock by title).",
+    ),
+    th.Property(
         "currency",
         th.StringType,
         title="Currency",
@@ -382,8 +401,13 @@ class TapAsos(Tap):
         except UnknownStoreError as exc:
             raise ConfigurationError(str(exc)) from exc
         wanted = {int(c) for c in self.config.get("category_ids") or []}
-        products = self.streams["products"]
-        if not wanted or not (products.selected or products.has_selected_descendents):
+        products = t.cast("streams.Products", self.streams["products"])
+        if not (products.selected or products.has_selected_descendents):
+            return
+        if not wanted:
+            if self.config["read_feeds"] and not products.full_table:
+                for store in stores.values():
+                    products.feeds(store)  # a feed the tree lacks: exit 2 now, not mid-run
             return
         categories = t.cast("streams.Categories", self.streams["categories"])
         for store in stores.values():
