@@ -1,7 +1,8 @@
 """End-of-run summary (log line + SDK metrics) and Slack-compatible webhook alerts.
 
 Alerts fire on a failed run, on an API quota below ``alert_quota_threshold``, on a run
-that extracted nothing and on API drift (top-level fields no schema declares). Their JSON
+that extracted nothing, on API drift (top-level fields no schema declares) and on a
+snapshot that found arrivals the daily runs' feeds missed (``feed_misses``). Their JSON
 carries the run's figures only: never a setting, never the key.
 """
 
@@ -35,6 +36,7 @@ class RunMetric(str, enum.Enum):
     EARLIER_DAYS = "tap_asos_earlier_days"
     BOOKMARKS_LOST = "tap_asos_bookmarks_lost"
     ORDER_BREAKS = "tap_asos_order_breaks"
+    FEED_MISSES = "tap_asos_feed_misses"
 
 
 def emit_summary(summary: Mapping[str, t.Any]) -> None:
@@ -80,6 +82,15 @@ def alert_reasons(
         reasons.append(
             f"{breaks} breaks of the listing order incremental runs rely on (ids ascending "
             "inside a day, anchors in place): new arrivals may be missed; take a snapshot"
+        )
+    misses = sum(
+        int(figures.get("feed_misses", 0)) for figures in summary.get("streams", {}).values()
+    )
+    if misses:
+        reasons.append(
+            f"{misses} products entered a leaf category since the last snapshot but are in "
+            "no arrival feed: daily runs missed them (this snapshot emitted them); see "
+            "feed_misses in the docs"
         )
     for stream, fields in sorted((summary.get("unknown_fields") or {}).items()):
         named = ", ".join(f"{name} ({count} records)" for name, count in sorted(fields.items()))

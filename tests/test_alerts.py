@@ -237,3 +237,11 @@ def test_products_a_listing_out_of_day_order_is_counted_and_alerted(
     result = _run(config, tmp_path)
     assert "order_breaks" not in _summary(result.stderr)["streams"]["products"]
     assert not receiver.bodies
+
+
+def test_feed_misses_of_a_snapshot_are_alerted() -> None:
+    missed = {"records": 5, "streams": {"products": {"feed_misses": 3}}}
+    (reason,) = alert_reasons(missed, failed=None, quota_threshold=0)
+    assert reason.startswith("3 products entered a leaf category since the last snapshot")
+    clean = {"records": 5, "streams": {"products": {"feed_misses": 0}}}
+    assert alert_reasons(clean, failed=None, quota_threshold=0) == []
