@@ -41,8 +41,50 @@ from tap_asos.client import MAX_STOCK_PRICE_IDS
 from tap_asos.pagination import slice_plan
 
 if t.TYPE_CHECKING:
+    import logging
+    from collections.abc import Mapping
+    from datetime import datetime
+
+    from singer_sdk.streams import Stream
+
     from tap_asos.products import Products
-    from tap_asos.tap import TapAsos
+    from tap_asos.runtime import RunStats
+    from tap_asos.stores import StoreResolver
+
+
+class PlanningTap(t.Protocol):
+    """What the plan reads of the tap (``TapAsos``): the tap calls the plan, not back.
+
+    A protocol instead of an import keeps the plan below the tap (see docs/architecture.md).
+    """
+
+    @property
+    def config(self) -> Mapping[str, t.Any]:
+        """The validated settings."""
+
+    @property
+    def state(self) -> Mapping[str, t.Any]:
+        """The input state."""
+
+    @property
+    def streams(self) -> dict[str, Stream]:
+        """The tap's streams by name."""
+
+    @property
+    def logger(self) -> logging.Logger:
+        """The tap's logger."""
+
+    @property
+    def stores(self) -> StoreResolver:
+        """The configured stores."""
+
+    @property
+    def stats(self) -> RunStats:
+        """The run's counters."""
+
+    @property
+    def run_started_at(self) -> datetime:
+        """UTC start of the run."""
 
 
 @dataclass
@@ -114,7 +156,7 @@ class Plan:
         }
 
 
-def make_plan(tap: TapAsos) -> Plan:
+def make_plan(tap: PlanningTap) -> Plan:
     """Estimate the run's requests; the plan's own requests go through the run's policy."""
     streams = tap.streams
     products = t.cast("t.Any", streams["products"])
@@ -150,7 +192,7 @@ def make_plan(tap: TapAsos) -> Plan:
     return plan
 
 
-def _partition(tap: TapAsos, products: t.Any, context: dict[str, t.Any]) -> PartitionPlan:  # noqa: ANN401
+def _partition(tap: PlanningTap, products: t.Any, context: dict[str, t.Any]) -> PartitionPlan:  # noqa: ANN401
     """Read the partition's first page; estimate its pages and products from it and its state."""
     page_size = int(tap.config["page_size"])
     cap = int(tap.config.get("max_products_per_partition") or 0)
@@ -247,7 +289,7 @@ def _children_per_partition(partitions: list[PartitionPlan]) -> list[int]:
     return [exact + round(rest * share) for exact, rest in fresh_counts]
 
 
-def _partition_state(tap: TapAsos, context: dict[str, t.Any]) -> dict[str, t.Any]:
+def _partition_state(tap: PlanningTap, context: dict[str, t.Any]) -> dict[str, t.Any]:
     """The partition's state as the run will read it (never created or changed here)."""
     for entry in tap.state.get("bookmarks", {}).get("products", {}).get("partitions", []):
         if entry.get("context") == context:
@@ -255,7 +297,7 @@ def _partition_state(tap: TapAsos, context: dict[str, t.Any]) -> dict[str, t.Any
     return {}
 
 
-def print_plan(tap: TapAsos) -> None:
+def print_plan(tap: PlanningTap) -> None:
     """Estimate the run (reading first pages only); print it as JSON on stdout."""
     plan = make_plan(tap)
     figures = plan.as_dict()
@@ -279,7 +321,7 @@ def left_for_next_run(
     return []
 
 
-def announce_budget(tap: TapAsos) -> None:
+def announce_budget(tap: PlanningTap) -> None:
     """With max_requests: log which partitions the run will leave for the next one.
 
     By default from what each partition cost in its last finished run (kept in its
@@ -329,12 +371,12 @@ def announce_budget(tap: TapAsos) -> None:
     )
 
 
-def _snapshot_in_progress(tap: TapAsos) -> str | None:
+def _snapshot_in_progress(tap: PlanningTap) -> str | None:
     products = tap.state.get("bookmarks", {}).get("products", {})
     return t.cast("str | None", products.get("snapshot_in_progress"))
 
 
-def _log_budget(tap: TapAsos, figures: dict[str, t.Any]) -> None:
+def _log_budget(tap: PlanningTap, figures: dict[str, t.Any]) -> None:
     tap.logger.info("Budget: %s", json.dumps(figures, sort_keys=True))
     if left := figures["partitions_left_for_next_run"]:
         tap.logger.warning(
@@ -347,7 +389,7 @@ def _log_budget(tap: TapAsos, figures: dict[str, t.Any]) -> None:
         )
 
 
-def announce_planned_budget(tap: TapAsos) -> None:
+def announce_planned_budget(tap: PlanningTap) -> None:
     """With plan_before_run: plan, and say which partitions the run leaves.
 
     The plan's first pages count against the budget (one request per partition), so

@@ -21,7 +21,8 @@ from referencing.jsonschema import DRAFT7
 from target_s3.target import TargetS3
 
 from tap_asos import __version__
-from tap_asos.tap import CONFIG_SCHEMA, TapAsos
+from tap_asos.settings import CONFIG_SCHEMA
+from tap_asos.tap import TapAsos
 from tests.helpers import plugin_about
 
 if t.TYPE_CHECKING:

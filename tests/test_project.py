@@ -8,7 +8,8 @@ from pathlib import Path
 
 import yaml
 
-from tap_asos.tap import CONFIG_SCHEMA, STREAM_TYPES
+from tap_asos.settings import CONFIG_SCHEMA
+from tap_asos.tap import STREAM_TYPES
 from tests.helpers import plugin_about
 
 ROOT = Path(__file__).resolve().parents[1]
