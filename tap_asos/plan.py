@@ -99,6 +99,8 @@ class PartitionPlan:
     done: bool = False  # already done in the snapshot in progress
     # The ids of those products that are on the first page (the rest are not read).
     first_ids: list[int] = field(default_factory=list)
+    # The first page's cumulative freshness bands, for a feed (daily arrivals).
+    bands: dict[str, int] | None = None
 
     @property
     def context(self) -> dict[str, t.Any]:
@@ -118,6 +120,7 @@ class Plan:
     # Listing pages plus children calls of each partition, in the run's order.
     partition_costs: list[int] = field(default_factory=list)
     max_requests: int = 0
+    month: dict[str, t.Any] = field(default_factory=dict)
 
     def left_for_next_run(self, budget: int) -> list[dict[str, t.Any]]:
         """The partitions a run with ``budget`` requests for the partitions will not finish."""
@@ -150,6 +153,7 @@ class Plan:
             "partitions_done_already": sum(p.done for p in self.partitions),
             "plan_requests": self.own_requests,
             "max_requests": self.max_requests,
+            "month_of_default_schedules": self.month,
             "partitions_left_for_next_run": self.left_for_next_run(self.max_requests - self.fixed)
             if self.max_requests
             else [],
@@ -178,7 +182,10 @@ def make_plan(tap: PlanningTap) -> Plan:
         emitted = _children_per_partition(plan.partitions)
         size = min(int(tap.config["id_batch_size"]), MAX_STOCK_PRICE_IDS)
         details = emitted if "product_details" in selected else [0] * len(emitted)
-        stock = [math.ceil(n / size) if "stock_prices" in selected else 0 for n in emitted]
+        # Stock batches fill across a store's partitions: ceil(store's products / 50)
+        # calls, spread over its partitions by their share.
+        stock = _stock_calls(plan.partitions, emitted, size) if "stock_prices" in selected else []
+        stock = stock or [0] * len(emitted)
         if "product_details" in selected:
             requests["product_details"] = sum(details)
         if "stock_prices" in selected:
@@ -189,6 +196,8 @@ def make_plan(tap: PlanningTap) -> Plan:
     requests["categories"] = categories
     plan.own_requests = tap.stats.requests
     plan.quota_remaining = tap.stats.quota.remaining
+    if "products" in selected:
+        plan.month = month_of_default_schedules(tap, plan, selected)
     return plan
 
 
@@ -196,7 +205,7 @@ def _partition(tap: PlanningTap, products: t.Any, context: dict[str, t.Any]) -> 
     """Read the partition's first page; estimate its pages and products from it and its state."""
     page_size = int(tap.config["page_size"])
     cap = int(tap.config.get("max_products_per_partition") or 0)
-    state = _partition_state(tap, context)
+    state = partition_state(tap, context)
     full = products.full_table
     snapshot = tap.state.get("bookmarks", {}).get("products", {}).get("snapshot_in_progress")
     if full and snapshot and state.get("snapshot_at") == snapshot:
@@ -213,8 +222,9 @@ def _partition(tap: PlanningTap, products: t.Any, context: dict[str, t.Any]) -> 
     elif bookmark.frozen is not None:
         # Above the frozen part (which only loses products), then the stop pair.
         depth = min(item_count, max(0, item_count - bookmark.frozen) + 2)
-        # Neither anchor of the stop pair goes to the children.
-        emitted = max(0, depth - 2)
+        # Neither anchor of the stop pair goes to the children, nor what the last run
+        # sent them from its Today block (read again: the at-least-once overlap).
+        emitted = max(0, depth - 2 - len(bookmark.fetched))
     else:
         depth = item_count
         emitted = item_count
@@ -233,7 +243,13 @@ def _partition(tap: PlanningTap, products: t.Any, context: dict[str, t.Any]) -> 
         pages = math.ceil(max_offset / page_size) + math.ceil(below)
     ids = [int(p["id"]) for p in first.get("products") or []][:emitted]
     return PartitionPlan(
-        context["store"], context["categoryId"], item_count, pages, emitted, first_ids=ids
+        context["store"],
+        context["categoryId"],
+        item_count,
+        pages,
+        emitted,
+        first_ids=ids,
+        bands=band_counts(first) if products.is_feed(context) else None,
     )
 
 
@@ -289,7 +305,96 @@ def _children_per_partition(partitions: list[PartitionPlan]) -> list[int]:
     return [exact + round(rest * share) for exact, rest in fresh_counts]
 
 
-def _partition_state(tap: PlanningTap, context: dict[str, t.Any]) -> dict[str, t.Any]:
+# The default schedules (meltano.yml): a daily incremental run and a weekly snapshot.
+DAILY_RUNS_A_MONTH = 30
+SNAPSHOTS_A_MONTH = 52 / 12
+DAYS_IN_LAST_7_DAYS_BAND = 7
+
+
+def month_of_default_schedules(
+    tap: PlanningTap, plan: Plan, selected: set[str]
+) -> dict[str, t.Any]:
+    """A month of the default schedules for these stores, against the plan's quota.
+
+    An incremental plan is the daily run; a snapshot plan (FULL_TABLE) is the weekly
+    snapshot, and it reads the feeds' first pages too, whose ``Last 7 Days`` band gives
+    the arrivals a day a daily run would read: ``ceil((2 x arrivals + 2) / page_size)``
+    pages a feed (the day's arrivals, yesterday's re-read, the stop pair), one detail
+    call per arrival, ``ceil(arrivals / 50)`` stock calls a store.  The other half is
+    left null: plan the other job to get it (``meltano invoke tap-asos--snapshot --plan``).
+    """
+    products = t.cast("Products", tap.streams["products"])
+    daily: int | None = None
+    snapshot: int | None = None
+    if products.full_table:
+        snapshot = plan.total
+        daily = _daily_from_feeds(tap, plan, selected)
+    elif any(products.is_feed(p.context) for p in plan.partitions) and len(plan.partitions) == len(
+        [p for p in plan.partitions if products.is_feed(p.context)]
+    ):
+        daily = plan.total  # a daily run on the feeds (not a first run over every leaf)
+    month = (
+        None
+        if daily is None or snapshot is None
+        else round(DAILY_RUNS_A_MONTH * daily + SNAPSHOTS_A_MONTH * snapshot)
+    )
+    limit = tap.stats.quota.limit
+    return {
+        "daily_run": daily,
+        "weekly_snapshot": snapshot,
+        "requests_per_month": month,
+        "quota_limit": limit,  # x-ratelimit-requests-limit: the plan's monthly quota
+        "fits_quota": None if month is None or limit is None else month <= limit,
+    }
+
+
+def _daily_from_feeds(tap: PlanningTap, plan: Plan, selected: set[str]) -> int | None:
+    """A daily run's requests, from the feeds' freshness bands (see above)."""
+    products = t.cast("Products", tap.streams["products"])
+    page_size = int(tap.config["page_size"])
+    feeds = [p for p in plan.partitions if products.is_feed(p.context) and p.bands]
+    if not feeds:
+        return None
+    arrivals: dict[str, float] = {}
+    total = plan.fixed
+    for part in feeds:
+        bands = part.bands or {}
+        per_day = bands.get("3", 0) / DAYS_IN_LAST_7_DAYS_BAND
+        total += max(1, math.ceil((2 * per_day + 2) / page_size))
+        arrivals[part.store] = arrivals.get(part.store, 0.0) + per_day
+    size = min(int(tap.config["id_batch_size"]), MAX_STOCK_PRICE_IDS)
+    if "product_details" in selected:
+        total += round(sum(arrivals.values()))
+    if "stock_prices" in selected:
+        total += sum(math.ceil(n / size) for n in arrivals.values())
+    return total
+
+
+def _stock_calls(partitions: list[PartitionPlan], emitted: list[int], size: int) -> list[int]:
+    """Stock calls per partition: each store's ``ceil(products / size)``, by share."""
+    per_store: dict[str, int] = {}
+    for part, n in zip(partitions, emitted, strict=True):
+        per_store[part.store] = per_store.get(part.store, 0) + n
+    calls: list[int] = []
+    given: dict[str, int] = {}
+    left: dict[str, int] = dict(per_store)
+    for part, n in zip(partitions, emitted, strict=True):
+        store_calls = math.ceil(per_store[part.store] / size)
+        left[part.store] -= n
+        # Cumulative rounding: the store's partitions add up to its exact call count.
+        done = (
+            store_calls
+            if left[part.store] == 0
+            else store_calls
+            * ((per_store[part.store] - left[part.store]) / max(1, per_store[part.store]))
+        )
+        share = math.floor(done) - given.get(part.store, 0)
+        given[part.store] = given.get(part.store, 0) + share
+        calls.append(share)
+    return calls
+
+
+def partition_state(tap: PlanningTap, context: dict[str, t.Any]) -> dict[str, t.Any]:
     """The partition's state as the run will read it (never created or changed here)."""
     for entry in tap.state.get("bookmarks", {}).get("products", {}).get("partitions", []):
         if entry.get("context") == context:
@@ -319,109 +424,3 @@ def left_for_next_run(
         if spent > budget:
             return [c for c in contexts[index:] if c is not None]
     return []
-
-
-def announce_budget(tap: PlanningTap) -> None:
-    """With max_requests: log which partitions the run will leave for the next one.
-
-    By default from what each partition cost in its last finished run (kept in its
-    state, so the estimate is free); with ``plan_before_run``, by planning (below).
-    """
-    if tap.config.get("plan_before_run"):
-        announce_planned_budget(tap)
-        return
-    budget = int(tap.config["max_requests"])
-    products = t.cast("Products", tap.streams["products"])
-    if not products.selected:
-        return
-    contexts: list[dict[str, t.Any] | None] = []
-    known: list[int | None] = []
-    for context in products.partitions:  # in the run's order
-        state = _partition_state(tap, context)
-        done = products.full_table and state.get("snapshot_at") == _snapshot_in_progress(tap)
-        contexts.append(None if done else context)
-        known.append(0 if done else products.last_cost(state))
-    history = [c for c in known if c is not None]
-    if not history:
-        tap.logger.info(
-            "Budget: no partition has finished a %s run since its first, so no estimate "
-            "at start (set plan_before_run, or run tap-asos --plan)",
-            products.replication_method.lower(),
-        )
-        return
-    # A partition without history (never finished) costs what the others did, on average.
-    mean = math.ceil(sum(history) / len(history))
-    costs = [mean if c is None else c for c in known]
-    # Still to come before the first partition: the countries and categories streams'
-    # own requests (the preflight's and the partitions' are spent already).
-    before = int(tap.streams["countries"].selected) + len(tap.stores.resolve_all()) * int(
-        tap.streams["categories"].selected
-    )
-    left = left_for_next_run(contexts, costs, budget - tap.stats.requests - before)
-    _log_budget(
-        tap,
-        {
-            "max_requests": budget,
-            "estimated_from": "last_run_costs",
-            "estimated_requests_total": tap.stats.requests + before + sum(costs),
-            "partitions": len(contexts),
-            "partitions_without_history": known.count(None),
-            "partitions_left_for_next_run": left,
-        },
-    )
-
-
-def _snapshot_in_progress(tap: PlanningTap) -> str | None:
-    products = tap.state.get("bookmarks", {}).get("products", {})
-    return t.cast("str | None", products.get("snapshot_in_progress"))
-
-
-def _log_budget(tap: PlanningTap, figures: dict[str, t.Any]) -> None:
-    tap.logger.info("Budget: %s", json.dumps(figures, sort_keys=True))
-    if left := figures["partitions_left_for_next_run"]:
-        tap.logger.warning(
-            "max_requests=%d is below the estimated %d requests: this run leaves %d of %d "
-            "partitions for the next run (listed in the Budget line)",
-            figures["max_requests"],
-            figures.get("plan_requests_total", figures.get("estimated_requests_total")),
-            len(left),
-            figures["partitions"],
-        )
-
-
-def announce_planned_budget(tap: PlanningTap) -> None:
-    """With plan_before_run: plan, and say which partitions the run leaves.
-
-    The plan's first pages count against the budget (one request per partition), so
-    it is made only when they take at most a quarter of it; the countries and
-    category trees it reads are not read again by the run.
-    """
-    budget = int(tap.config["max_requests"])
-    products = t.cast("Products", tap.streams["products"])
-    if products.selected:
-        # Read by the run anyway (countries, category trees): not extra.
-        first_pages = len(products.partitions)
-        if first_pages > (budget - tap.stats.requests) // 4:
-            tap.logger.info(
-                "Budget: no plan at start: its %d first pages would take over a "
-                "quarter of max_requests=%d (run tap-asos --plan beforehand)",
-                first_pages,
-                budget,
-            )
-            return
-    plan = make_plan(tap)
-    # What the run will still spend before the first partition: the countries and
-    # categories streams' own requests, when selected.
-    before = plan.fixed - 1 - len(tap.stores.resolve_all()) * int(tap.streams["products"].selected)
-    left = plan.left_for_next_run(budget - tap.stats.requests - max(0, before))
-    _log_budget(
-        tap,
-        {
-            "max_requests": budget,
-            "estimated_from": "plan",
-            "plan_requests_total": plan.total,
-            "plan_requests": plan.own_requests,
-            "partitions": len(plan.partitions),
-            "partitions_left_for_next_run": left,
-        },
-    )

@@ -21,9 +21,10 @@ from typing_extensions import override
 
 from tap_asos import streams
 from tap_asos.alerts import alert_reasons, emit_summary, send_alert
+from tap_asos.budget import announce_budget
 from tap_asos.categories import flatten_tree
 from tap_asos.failures import EXIT_UNEXPECTED, ConfigurationError, classify_failure
-from tap_asos.plan import announce_budget, print_plan
+from tap_asos.plan import print_plan
 from tap_asos.progress import ProgressReporter
 from tap_asos.runtime import RequestPolicy, RunStats
 from tap_asos.sdk_internals import FILTERED_MESSAGES

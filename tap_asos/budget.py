@@ -1,0 +1,123 @@
+"""A budgeted run says at start which partitions it will leave for the next one.
+
+With ``max_requests`` set, each partition's cost in its last steady run (kept in its
+state) estimates the run for free; with ``plan_before_run``, the plan does (its first
+pages count against the budget).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import typing as t
+
+from tap_asos.plan import PlanningTap, left_for_next_run, make_plan, partition_state
+
+if t.TYPE_CHECKING:
+    from tap_asos.products import Products
+
+
+def announce_budget(tap: PlanningTap) -> None:
+    """With max_requests: log which partitions the run will leave for the next one.
+
+    By default from what each partition cost in its last finished run (kept in its
+    state, so the estimate is free); with ``plan_before_run``, by planning (below).
+    """
+    if tap.config.get("plan_before_run"):
+        announce_planned_budget(tap)
+        return
+    budget = int(tap.config["max_requests"])
+    products = t.cast("Products", tap.streams["products"])
+    if not products.selected:
+        return
+    contexts: list[dict[str, t.Any] | None] = []
+    known: list[int | None] = []
+    for context in products.partitions:  # in the run's order
+        state = partition_state(tap, context)
+        done = products.full_table and state.get("snapshot_at") == _snapshot_in_progress(tap)
+        contexts.append(None if done else context)
+        known.append(0 if done else products.last_cost(state))
+    history = [c for c in known if c is not None]
+    if not history:
+        tap.logger.info(
+            "Budget: no partition has finished a %s run since its first, so no estimate "
+            "at start (set plan_before_run, or run tap-asos --plan)",
+            products.replication_method.lower(),
+        )
+        return
+    # A partition without history (never finished) costs what the others did, on average.
+    mean = math.ceil(sum(history) / len(history))
+    costs = [mean if c is None else c for c in known]
+    # Still to come before the first partition: the countries and categories streams'
+    # own requests (the preflight's and the partitions' are spent already).
+    before = int(tap.streams["countries"].selected) + len(tap.stores.resolve_all()) * int(
+        tap.streams["categories"].selected
+    )
+    left = left_for_next_run(contexts, costs, budget - tap.stats.requests - before)
+    _log_budget(
+        tap,
+        {
+            "max_requests": budget,
+            "estimated_from": "last_run_costs",
+            "estimated_requests_total": tap.stats.requests + before + sum(costs),
+            "partitions": len(contexts),
+            "partitions_without_history": known.count(None),
+            "partitions_left_for_next_run": left,
+        },
+    )
+
+
+def _snapshot_in_progress(tap: PlanningTap) -> str | None:
+    products = tap.state.get("bookmarks", {}).get("products", {})
+    return t.cast("str | None", products.get("snapshot_in_progress"))
+
+
+def _log_budget(tap: PlanningTap, figures: dict[str, t.Any]) -> None:
+    tap.logger.info("Budget: %s", json.dumps(figures, sort_keys=True))
+    if left := figures["partitions_left_for_next_run"]:
+        tap.logger.warning(
+            "max_requests=%d is below the estimated %d requests: this run leaves %d of %d "
+            "partitions for the next run (listed in the Budget line)",
+            figures["max_requests"],
+            figures.get("plan_requests_total", figures.get("estimated_requests_total")),
+            len(left),
+            figures["partitions"],
+        )
+
+
+def announce_planned_budget(tap: PlanningTap) -> None:
+    """With plan_before_run: plan, and say which partitions the run leaves.
+
+    The plan's first pages count against the budget (one request per partition), so
+    it is made only when they take at most a quarter of it; the countries and
+    category trees it reads are not read again by the run.
+    """
+    budget = int(tap.config["max_requests"])
+    products = t.cast("Products", tap.streams["products"])
+    if products.selected:
+        # Read by the run anyway (countries, category trees): not extra.
+        first_pages = len(products.partitions)
+        if first_pages > (budget - tap.stats.requests) // 4:
+            tap.logger.info(
+                "Budget: no plan at start: its %d first pages would take over a "
+                "quarter of max_requests=%d (run tap-asos --plan beforehand)",
+                first_pages,
+                budget,
+            )
+            return
+    plan = make_plan(tap)
+    # What the run will still spend before the first partition: the countries and
+    # categories streams' own requests, when selected.
+    before = plan.fixed - 1 - len(tap.stores.resolve_all()) * int(tap.streams["products"].selected)
+    left = plan.left_for_next_run(budget - tap.stats.requests - max(0, before))
+    _log_budget(
+        tap,
+        {
+            "max_requests": budget,
+            "estimated_from": "plan",
+            "plan_requests_total": plan.total,
+            "plan_requests": plan.own_requests,
+            "partitions": len(plan.partitions),
+            "partitions_left_for_next_run": left,
+        },
+    )
