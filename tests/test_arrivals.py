@@ -431,7 +431,9 @@ def test_daily_feed_runs_and_weekly_snapshots_emit_every_arrival_and_count_every
                 if i in live and day - d < 56 and i not in skipped  # noqa: PLR2004
             }
             feeds["back"].listed_day = {
-                i: d for i, d in restocked.items() if i in live and day - d < 14  # noqa: PLR2004
+                i: d
+                for i, d in restocked.items()
+                if i in live and day - d < 14  # noqa: PLR2004
             }
             now = EPOCH + timedelta(days=day, hours=12)
             for name, feed in feeds.items():
@@ -464,4 +466,3 @@ def test_daily_feed_runs_and_weekly_snapshots_emit_every_arrival_and_count_every
 
 def listed_now(leaves: list[Listing]) -> set[int]:
     return {i for leaf in leaves for i in leaf.listed_day}
-

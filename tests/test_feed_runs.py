@@ -1,0 +1,97 @@
+"""Daily runs read the arrival feeds against a real sandbox: cost, arrivals, restocks, misses."""
+
+from __future__ import annotations
+
+import json
+import typing as t
+from collections import Counter
+
+from tests.helpers import catalog_for, catalog_truth, run_tap, tap_config
+
+if t.TYPE_CHECKING:
+    from collections.abc import Callable
+
+    import pytest
+
+    from tap_asos.sandbox import SandboxServer
+
+LIST = "/products/v2/list"
+DETAIL = "/products/v3/detail"
+STOCK = "/products/v3/get-stock-price"
+
+
+def _ids(pairs: set[tuple[int, int]]) -> set[int]:
+    return {product_id for _category, product_id in pairs}
+
+
+def _by_path(server: SandboxServer) -> Counter[str]:
+    return Counter(server.stats()["by_path"])
+
+
+def test_daily_runs_read_the_feeds_emit_every_arrival_and_restock_and_cost_what_is_new(
+    make_sandbox: Callable[..., SandboxServer],
+) -> None:
+    server = make_sandbox(products=3000, restocks_per_day=4)
+    config = tap_config(server.url, server.api_key)
+    catalog = catalog_for(config, select=["products", "product_details", "stock_prices"])
+    first = run_tap(config, catalog=catalog)
+    leaves = {c for c, _ in catalog_truth(server)}
+    first_lists = {r["categoryId"] for r in first.records["products"]}
+    assert leaves <= first_lists  # the first run reads every leaf, and the feeds
+    feeds = first_lists - leaves
+    assert len(feeds) == 4  # New in and Back in stock, two genders
+    first_cost = _by_path(server)
+    # Stock calls batch 50 ids across a store's partitions, not one call per leaf.
+    products = {r["id"] for r in first.records["products"]}
+    assert first_cost[STOCK] <= -(-len(products) // 50) + 5
+    state = first.final_state
+    for day in (1, 2):
+        before = catalog_truth(server)
+        server.advance(1)
+        seen = _by_path(server)
+        result = run_tap(config, catalog=catalog, state=state)
+        state = result.final_state
+        cost = _by_path(server) - seen
+        emitted = {r["id"] for r in result.records["products"]}
+        entered = _ids(catalog_truth(server) - before)
+        assert entered, "the sandbox added nothing"
+        assert entered <= emitted, f"day {day}: lost {sorted(entered - emitted)[:5]}"
+        assert {r["categoryId"] for r in result.records["products"]} <= feeds
+        # What is new costs: the feeds' pages, one detail per arrival, batches of 50.
+        assert cost[LIST] <= 2 * len(feeds)
+        details = {r["id"] for r in result.records["product_details"]}
+        assert entered <= details
+        if day == 2:  # the overlap (yesterday's Today block) is not fetched again
+            assert len(details) <= len(entered) + len(feeds) * 2
+            assert cost[DETAIL] == len(details)
+        assert cost[STOCK] <= -(-len(emitted) // 50) + 1
+    sizes = [len(json.dumps(p)) for p in state["bookmarks"]["products"]["partitions"]]
+    assert max(sizes) < 4000
+
+
+def test_a_snapshot_counts_the_arrivals_no_feed_listed_and_emits_them(
+    make_sandbox: Callable[..., SandboxServer], caplog: pytest.LogCaptureFixture
+) -> None:
+    server = make_sandbox(products=2000, new_in_skip_percent=30, restocks_per_day=0)
+    config = tap_config(server.url, server.api_key)
+    catalog = catalog_for(config, select=["products"], products_method="FULL_TABLE")
+    first = run_tap(config, catalog=catalog)
+    assert _misses(caplog) == 0  # the first snapshot has nothing to compare with
+    before = catalog_truth(server)
+    server.advance(7)
+    second = run_tap(config, catalog=catalog, state=first.final_state)
+    entered = catalog_truth(server) - before
+    emitted = {(r["categoryId"], r["id"]) for r in second.records["products"]}
+    assert entered <= emitted
+    skipped = set(server.sandbox.catalog.new_in_skipped()) & _ids(entered)
+    assert skipped, "the sandbox skipped no arrival"
+    assert _misses(caplog) == len(skipped)
+
+
+def _misses(caplog: pytest.LogCaptureFixture) -> int:
+    """The feed misses the snapshot warned of (each warning names its count first)."""
+    return sum(
+        int(r.getMessage().split()[0])
+        for r in caplog.records
+        if "in none of the store's arrival feeds" in r.getMessage()
+    )
