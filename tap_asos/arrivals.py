@@ -218,15 +218,18 @@ class ArrivalScan:
         """
         if self.bookmark.checked_at is None:
             return None  # no earlier run to compare with
+        # What the last run read in its own Today block is read again: not an arrival.
+        seen = self.bookmark.fetched
         if self._pair_at is not None:
-            return [i for position, i in self._above if position < self._pair_at]
-        if not self.bookmark.anchors and self.bookmark.frozen == 0:
-            # The listing was all one day (or empty) then: all of it is newer.
-            return [i for _position, i in self._above]
-        limit = band_limit(self._bands, self.bookmark.checked_at, self.now)
-        if limit is None:
-            return None
-        return [i for position, i in self._above if position < limit]
+            end = self._pair_at
+        elif not self.bookmark.anchors and self.bookmark.frozen == 0:
+            end = self._position  # the listing was all one day (or empty) then
+        else:
+            limit = band_limit(self._bands, self.bookmark.checked_at, self.now)
+            if limit is None:
+                return None
+            end = limit
+        return [i for position, i in self._above if position < end and i not in seen]
 
     def _first_page(self, payload: dict[str, t.Any]) -> None:
         self._item_count = int(payload.get("itemCount") or 0)
