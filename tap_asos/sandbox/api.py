@@ -130,7 +130,7 @@ class Sandbox:
             raise BadRequestError("Missing required parameter 'country'")
         if country not in {c.country for c in COUNTRIES}:
             raise BadRequestError(f"Unknown country '{country}'")
-        return reference.categories(self.config.tree)
+        return reference.categories(self.config.tree, self.config.tree_year, params.text("lang"))
 
     def listing(
         self, params: Params, query: str, *, empty: bool = False, filters: bool = True
@@ -155,7 +155,7 @@ class Sandbox:
             raise BadRequestError(f"Unknown range '{range_}'")
         if not category_id and not q:
             raise BadRequestError("Either 'categoryId' or 'q' is required")
-        if category_id and category_id not in self.catalog.leaf_by_id:
+        if category_id and not self.catalog.is_listable(category_id):
             raise BadRequestError(f"Unknown categoryId {category_id}")
         colours = frozenset(c - 1 for c in params.ints("base_colour")) if filters else frozenset()
         args = (
@@ -176,7 +176,7 @@ class Sandbox:
             end = min(end, self.config.max_offset)
         page = [] if empty else ks[offset:end]
         # A search has no category: its categoryName is null.
-        name = self.catalog.leaf_by_id[category_id].title if category_id else None
+        name = self.catalog.category_name(category_id) if category_id else None
         counts = self.catalog.facet_counts(*args)
         return envelope.listing_envelope(
             name,
@@ -283,9 +283,22 @@ class Sandbox:
         return 404, {"message": f"Endpoint '{path}' does not exist"}
 
     def advance(self, days: int, arrivals: int) -> dict[str, t.Any]:
-        """Move the catalog on; what arrived and where it stands."""
-        added = self.catalog.advance(days) + self.catalog.arrive(arrivals)
-        return {"day": self.catalog.day, "new_products": added, "products": self.catalog.count}
+        """Move the catalog on; what arrived and where it stands.
+
+        ``new_in_skipped``: ids of the arrivals that never enter New in.
+        """
+        catalog = self.catalog
+        before = catalog.count
+        added = catalog.advance(days) + catalog.arrive(arrivals)
+        skipped = [
+            catalog.product_id(k) for k in range(before, catalog.count) if catalog.skips_new_in(k)
+        ]
+        return {
+            "day": catalog.day,
+            "new_products": added,
+            "products": catalog.count,
+            "new_in_skipped": skipped,
+        }
 
     def sleep_latency(self) -> None:
         """The configured per-request latency."""

@@ -47,6 +47,9 @@ def facets(counts: FacetCounts, *, freshness: bool) -> list[Json]:
             ],
         ),
     ]
+    # A facet counts matches: an empty listing (a Back in stock before any restock) has no
+    # brand or colour facet; the freshness facet of a feed is there, at zero.
+    found = [f for f in found if f["facetValues"]]
     if freshness:
         values = [
             {"count": n, "id": value, "name": name, "isSelected": False}

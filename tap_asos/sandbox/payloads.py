@@ -248,8 +248,10 @@ def detail(
             if locale != lang
         ][:3],
         "hasVariantsWithProp65Risk": False,
+        # Every listing the product is on today: its leaves, the feeds it is in, its brand.
         "plpIds": [
             *({"id": cid, "type": "Standard"} for cid in catalog.categories_of(k)),
+            *({"id": cid, "type": "Standard"} for cid in catalog.feeds_of(k)),
             {"id": brand_category_id(p.brand), "type": "Brand"},
         ],
         "productType": {
