@@ -177,7 +177,8 @@ class Catalog:
 
     def skips_new_in(self, k: int) -> bool:
         """Whether product k is one of the arrivals that never enter New in."""
-        return mix(self.seed, k, 16) % 100 < self.config.new_in_skip_percent
+        percent = self.config.new_in_skip_percent
+        return percent > 0 and mix(self.seed, k, 16) % 100 < percent
 
     def in_new_in(self, k: int) -> bool:
         """Whether product k is in its gender's New in today (away or not)."""
