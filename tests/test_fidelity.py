@@ -16,6 +16,8 @@ from tests.helpers import api_get
 from tests.sandbox_shapes import fold_children, load, missing_paths, shape_errors, table
 
 if t.TYPE_CHECKING:
+    from collections.abc import Callable
+
     from tap_asos.sandbox import SandboxServer
 
 # Fields the reference (../shared/asos-api/README.md) marks nullable beyond the real nulls.
@@ -65,8 +67,16 @@ SEARCH_PAGE = load("products-v2-list-search-2023.json")
 PRODUCTS_2024 = {"products": load("products-v2-list.products.json")}
 
 
+@pytest.fixture
+def restocked(make_sandbox: Callable[..., SandboxServer]) -> SandboxServer:
+    """A sandbox a few days on, so that every listing has products (Back in stock too)."""
+    server = make_sandbox(restocks_per_day=10)
+    server.advance(3)
+    return server
+
+
 def _listings(sandbox: SandboxServer) -> tuple[list[t.Any], list[t.Any]]:
-    """One full page of every leaf category, and a few searches."""
+    """One full page of every leaf category (feeds included), and a few searches."""
     tree = api_get(sandbox.url, sandbox.api_key, "/categories/list", country="US")
     get = api_get
     pages = [
@@ -80,10 +90,11 @@ def _listings(sandbox: SandboxServer) -> tuple[list[t.Any], list[t.Any]]:
     return pages, searches
 
 
-def test_listings_have_the_real_shape_and_every_real_path(sandbox: SandboxServer) -> None:
+def test_listings_have_the_real_shape_and_every_real_path(restocked: SandboxServer) -> None:
     real = table(CATEGORY_PAGE, SEARCH_PAGE, PRODUCTS_2024)
-    pages, searches = _listings(sandbox)
+    pages, searches = _listings(restocked)
     assert sum(len(p["products"]) for p in pages) > 500
+    assert all(p["products"] for p in pages)  # the Back in stock feeds too
     errors = set()
     for page in [*pages, *searches]:
         errors |= set(shape_errors(real, page, nullable=LISTING_NULLABLE, extra=LISTING_EXTRA))
@@ -96,12 +107,12 @@ def test_listings_have_the_real_shape_and_every_real_path(sandbox: SandboxServer
         assert missing_paths(table(sample), table(*ours)) == []
 
 
-def test_details_have_the_real_shape_and_every_real_path(sandbox: SandboxServer) -> None:
+def test_details_have_the_real_shape_and_every_real_path(restocked: SandboxServer) -> None:
     real = table(load("products-v3-detail-2023.json"))
-    pages, _ = _listings(sandbox)
+    pages, _ = _listings(restocked)
     ids = [p["products"][i]["id"] for p in pages for i in (0, 1, 2)]
     details = [
-        api_get(sandbox.url, sandbox.api_key, "/products/v3/detail", store="US", id=pid)
+        api_get(restocked.url, restocked.api_key, "/products/v3/detail", store="US", id=pid)
         for pid in ids
     ]
     errors = set()

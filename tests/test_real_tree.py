@@ -9,6 +9,7 @@ from __future__ import annotations
 import typing as t
 
 from tap_asos.categories import flatten_tree, leaf_category_ids
+from tap_asos.sandbox.tree import leaves as server_leaves
 from tests.helpers import api_get, catalog_for, run_tap, tap_config
 from tests.sandbox_shapes import fold_children, load, missing_paths, shape_errors, table
 from tests.test_fidelity import CATEGORY_NULLABLE
@@ -56,7 +57,10 @@ def test_real_tree_has_the_real_size_depth_and_node_shape(
 
 def test_the_default_tree_stays_small(sandbox: SandboxServer) -> None:
     got = figures(api_get(sandbox.url, sandbox.api_key, "/categories/list", country="US"))
-    assert (got["genders"], got["depth"], got["leaf_categories"]) == (2, 3, 18)
+    # Depth 5 since New in > NEW PRODUCTS > View all sits where the real one does; 18
+    # ordinary leaves and 10 feeds (View all, 3 department lists, Back in stock per gender).
+    assert (got["genders"], got["depth"], got["leaf_categories"]) == (2, 5, 28)
+    assert len(server_leaves("small")) == 18
 
 
 def test_the_tap_reads_every_leaf_of_the_real_tree(
@@ -66,10 +70,13 @@ def test_the_tap_reads_every_leaf_of_the_real_tree(
     leaves = leaf_category_ids(
         api_get(server.url, server.api_key, "/categories/list", country="US")
     )
-    config = tap_config(server.url, server.api_key)
+    # The real tree's 573 distinct leaf ids: the ordinary leaves and the 10 feeds.
+    assert len(leaves) == len(leaf_category_ids(REAL)) == len(server_leaves("real")) + 10
+    config = tap_config(server.url, server.api_key, page_size=200)
     result = run_tap(config, catalog=catalog_for(config, select=["products"]))
     by_path = server.stats()["by_path"]
-    # One listing call per leaf: each holds at most a page (300 products over 573 leaves).
+    # One listing call per leaf: each holds at most a page (300 products; a gender's View
+    # all holds about 140 of them).
     assert by_path["/products/v2/list"] == len(leaves) > 500
     assert {r["categoryId"] for r in result.records["products"]} <= set(leaves)
     listed = {(r["categoryId"], r["id"]) for r in result.records["products"]}

@@ -10,6 +10,7 @@ import threading
 from pathlib import Path
 
 from tap_asos.sandbox.config import SandboxConfig
+from tap_asos.sandbox.feeds import TREE_YEARS
 from tap_asos.sandbox.server import SandboxServer
 from tap_asos.sandbox.tree import TREES
 
@@ -63,6 +64,32 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default=SandboxConfig.tree,
         help="category tree: small (18 leaves) or real (the real API's size: 573 leaves)",
     )
+    parser.add_argument(
+        "--tree-year",
+        type=int,
+        choices=TREE_YEARS,
+        default=SandboxConfig.tree_year,
+        help="shape of the New-in section: 2022 (with Back in stock), 2023 (without), "
+        "2025 (other feed titles and ids, same aliases)",
+    )
+    parser.add_argument(
+        "--new-in-days",
+        type=int,
+        default=SandboxConfig.new_in_days,
+        help="days a product stays in New in after going live",
+    )
+    parser.add_argument(
+        "--new-in-skip-percent",
+        type=int,
+        default=SandboxConfig.new_in_skip_percent,
+        help="share of arrivals that never enter New in",
+    )
+    parser.add_argument(
+        "--back-in-stock-days",
+        type=int,
+        default=SandboxConfig.back_in_stock_days,
+        help="days a restocked product stays in Back in stock",
+    )
     parser.add_argument("--advance-days", type=int, default=0, help="start this many days on")
     parser.add_argument("--faults", type=json.loads, default=None, help="fault spec JSON")
     parser.add_argument("--url-file", type=Path, help="write the URL here once listening")
@@ -85,6 +112,10 @@ def main(argv: list[str] | None = None) -> int:
         freshness_facet_percent=args.freshness_facet_percent,
         max_offset=args.max_offset,
         tree=args.tree,
+        tree_year=args.tree_year,
+        new_in_days=args.new_in_days,
+        new_in_skip_percent=args.new_in_skip_percent,
+        back_in_stock_days=args.back_in_stock_days,
     )
     # Handlers first: whoever reads the URL below may send SIGTERM at once.
     stop = threading.Event()

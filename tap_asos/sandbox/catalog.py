@@ -12,6 +12,13 @@ time before it goes live, so the products going live on one day carry ids spread
 the ids of earlier days' arrivals (``id_spread_days``).  ``sort=freshness`` lists
 go-live days newest first and ids ascending inside a day.  A restocked product leaves
 its listings for a day and comes back in the top block with its old id.
+
+The arrival feeds (feeds.py) are listings too, though no product's category: a gender's
+View all holds its products that went live in the last ``new_in_days`` days (but those of
+``new_in_skip_percent``), a department list those of one kind, both ordered by go-live day
+(a restock does not move a product up in New in); Back in stock holds the gender's products
+restocked in the last ``back_in_stock_days`` days, ordered by restock day.  The gender and
+kind of a product are those of its first leaf.
 """
 
 from __future__ import annotations
@@ -24,6 +31,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from tap_asos.sandbox.config import BRANDS, COLOURS, STORES, WORDS, SandboxConfig
+from tap_asos.sandbox.feeds import ALL, RESTOCK, feeds
 from tap_asos.sandbox.tree import leaves as tree_leaves
 
 MASK = (1 << 64) - 1
@@ -101,6 +109,7 @@ class Catalog:
         self._lock = threading.RLock()
         self.leaves = tuple(Leaf(*leaf) for leaf in tree_leaves(config.tree))
         self.leaf_by_id = {leaf.category_id: leaf for leaf in self.leaves}
+        self.feed_by_id = {feed.category_id: feed for feed in feeds(config.tree_year)}
         self._by_category: dict[int, list[int]] = {leaf.category_id: [] for leaf in self.leaves}
         self.count = 0
         per_day = config.arrivals_per_day
@@ -152,15 +161,77 @@ class Catalog:
         """Whether product k is out of its listings today (sold out, back tomorrow)."""
         return k in self._away
 
+    def first_leaf(self, k: int) -> Leaf:
+        """Product k's first leaf: its gender and kind."""
+        return self.leaves[mix(self.seed, k, 2) % len(self.leaves)]
+
     def categories_of(self, k: int) -> list[int]:
         """The leaf categories product k is listed in (one, sometimes two)."""
-        first = self.leaves[mix(self.seed, k, 2) % len(self.leaves)]
+        first = self.first_leaf(k)
         cats = [first.category_id]
         if mix(self.seed, k, 3) % 100 < SECOND_CATEGORY_PERCENT:
             same_kind = [x for x in self.leaves if x.kind == first.kind and x is not first]
             if same_kind:
                 cats.append(same_kind[mix(self.seed, k, 4) % len(same_kind)].category_id)
         return cats
+
+    def skips_new_in(self, k: int) -> bool:
+        """Whether product k is one of the arrivals that never enter New in."""
+        percent = self.config.new_in_skip_percent
+        return percent > 0 and mix(self.seed, k, 16) % 100 < percent
+
+    def in_new_in(self, k: int) -> bool:
+        """Whether product k is in its gender's New in today (away or not)."""
+        age = self.day - self.golive_day(k)
+        return age < self.config.new_in_days and not self.skips_new_in(k)
+
+    def back_in_stock(self, k: int) -> bool:
+        """Whether product k is in its gender's Back in stock today (away or not)."""
+        day = self._relisted.get(k)
+        return day is not None and self.day - day < self.config.back_in_stock_days
+
+    def feeds_of(self, k: int) -> list[int]:
+        """The feeds product k is in today: View all, its department's list, Back in stock."""
+        leaf = self.first_leaf(k)
+        new, back = self.in_new_in(k), self.back_in_stock(k)
+        return [
+            f.category_id
+            for f in self.feed_by_id.values()
+            if f.gender == leaf.gender
+            and ((new and f.kind in {ALL, leaf.kind}) or (back and f.kind == RESTOCK))
+        ]
+
+    def _source(self, category_id: int) -> t.Iterable[int]:
+        """Products of a listing before its filters: a feed's, a leaf's or all (a search)."""
+        feed = self.feed_by_id.get(category_id)
+        if feed is None:
+            return self._by_category[category_id] if category_id else range(self.count)
+        if feed.kind == RESTOCK:
+            source: t.Iterable[int] = sorted(k for k in self._relisted if self.back_in_stock(k))
+        else:
+            first = self.live_until(self.day - self.config.new_in_days)
+            source = (k for k in range(first, self.count) if not self.skips_new_in(k))
+        return [
+            k
+            for k in source
+            if (leaf := self.first_leaf(k)).gender == feed.gender
+            and feed.kind in {ALL, RESTOCK, leaf.kind}
+        ]
+
+    def day_of(self, category_id: int) -> t.Callable[[int], int]:
+        """The day a listing sorts and bands its products by: go-live day in New in."""
+        feed = self.feed_by_id.get(category_id)
+        return self.golive_day if feed is not None and feed.kind != RESTOCK else self.listed_day
+
+    def is_listable(self, category_id: int) -> bool:
+        """Whether a category id has a listing: a leaf or a feed."""
+        return category_id in self.leaf_by_id or category_id in self.feed_by_id
+
+    def category_name(self, category_id: int) -> str:
+        """A listing's ``categoryName``."""
+        if category_id in self.feed_by_id:
+            return self.feed_by_id[category_id].title
+        return self.leaf_by_id[category_id].title
 
     def in_store(self, k: int, store: str) -> bool:
         """Whether product k is sold in a store (most are, in every store)."""
@@ -278,8 +349,10 @@ class Catalog:
         ``fresh_days``: only products listed on one of the last that many days (the
         ``freshness_band`` filter); 0 = all.
         """
-        source = self._by_category[category_id] if category_id else range(self.count)
-        ks = [k for k in source if k not in self._away and self.in_store(k, store)]
+        ks = [
+            k for k in self._source(category_id) if k not in self._away and self.in_store(k, store)
+        ]
+        day_of = self.day_of(category_id)
         if q:
             words = q.lower()
             ks = [k for k in ks if words in self.name(k).lower()]
@@ -292,10 +365,10 @@ class Catalog:
         if colours:
             ks = [k for k in ks if self.product(k).colour in colours]
         if fresh_days:
-            ks = [k for k in ks if self.listed_day(k) > self.day - fresh_days]
+            ks = [k for k in ks if day_of(k) > self.day - fresh_days]
         if sort == "freshness":
             # Day blocks, newest first; inside a day, ids ascend (as the real API).
-            ks.sort(key=lambda k: (-self.listed_day(k), self.product_id(k)))
+            ks.sort(key=lambda k: (-day_of(k), self.product_id(k)))
         elif sort in {"priceasc", "pricedesc"}:
             ks.sort(key=self.gbp_price, reverse=sort == "pricedesc")
         else:  # relevance: a stable shuffle
@@ -308,6 +381,8 @@ class Catalog:
         Real pages show it on some category listings and not others (likely: the
         share is a knob), never on a search.
         """
+        if category_id in self.feed_by_id:
+            return True  # a feed's listing always carries it
         percent = self.config.freshness_facet_percent
         return bool(category_id) and mix(self.seed, category_id, 15) % 100 < percent
 
@@ -321,11 +396,12 @@ class Catalog:
         brands: Counter[int] = Counter()
         colours: Counter[int] = Counter()
         ages: Counter[int] = Counter()
+        day_of = self.day_of(listing_args[1])  # (store, category_id, ...)
         for k in self.listing(*listing_args):
             p = self.product(k)
             brands[p.brand] += 1
             colours[p.colour] += 1
-            ages[self.day - self.listed_day(k)] += 1
+            ages[self.day - day_of(k)] += 1
         bands = tuple(
             (value, name, sum(n for age, n in ages.items() if age < days))
             for value, name, days in FRESHNESS_BANDS

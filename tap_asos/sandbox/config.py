@@ -33,9 +33,21 @@ class SandboxConfig:
     # Share of category listings that carry the freshness_band facet (real pages show
     # it on some listings and not others).
     freshness_facet_percent: int = 75
-    # Category tree: "small" (28 navigation nodes, 18 leaves) or "real" (the real API's
-    # size and depth: about 1,050 navigation nodes, 573 leaf categories, 1,316 brand nodes).
+    # Category tree: "small" (53 navigation nodes, 18 leaf categories and 10 feeds) or "real"
+    # (the real API's size and depth: about 1,020 navigation nodes, 573 leaf category ids
+    # feeds included, 1,316 brand nodes).
     tree: str = "small"
+    # Which year's New-in section the tree carries (see feeds.py): 2022 (View all, department
+    # New-in lists, Back in stock), 2023 (no Back in stock, brand drops linking View all) or
+    # 2025 (other titles and ids, the same aliases).
+    tree_year: int = 2022
+    # A product is in its gender's New in (View all, department list) this many days from
+    # the day it goes live (a real New-in listing held about 8 weeks of arrivals).
+    new_in_days: int = 56
+    # Share of arrivals that never enter New in (chosen per product, deterministically).
+    new_in_skip_percent: int = 0
+    # A restocked product is in its gender's Back in stock this many days from its restock.
+    back_in_stock_days: int = 14
 
     @property
     def arrivals_per_day(self) -> int:

@@ -12,8 +12,9 @@ from tap_asos.sandbox.config import (
     NAVIGATION,
     SIZE_SCHEMAS,
 )
+from tap_asos.sandbox.feeds import localise
 from tap_asos.sandbox.payloads import brand_category_id, guid, slugify
-from tap_asos.sandbox.tree import Nav, real_brand_names, real_navigation
+from tap_asos.sandbox.tree import Nav, new_in, real_brand_names, real_navigation
 
 Json = dict[str, t.Any]
 
@@ -75,10 +76,11 @@ def _nav_node(
     subtitle: str | None = None,
     image: str | None = None,
     style: str = "dark",
+    alias: str | None = None,
 ) -> Json:
     return {
         "id": guid("nav", key),
-        "alias": slugify(key) if node_type == "container" else None,
+        "alias": alias or (slugify(key) if node_type == "container" else None),
         "type": node_type,
         # Channels that do not show the node ("apps", "webLarge", "webSmall").
         "channelExclusions": list(exclusions),
@@ -115,10 +117,13 @@ def _category_link(category_id: int, path: str) -> Json:
     }
 
 
-def categories(tree: str = "small") -> Json:
-    """Body of /categories/list: navigation per gender, brands and footer."""
+def categories(tree: str = "small", year: int = 2022, lang: str = "") -> Json:
+    """Body of /categories/list: navigation per gender, brands and footer.
+
+    ``year`` picks the New-in section's shape (feeds.py); ``lang`` its titles.
+    """
     if tree == "real":
-        return real_categories()
+        return real_categories(year, lang)
     navigation = []
     for g, (gender, groups) in enumerate(NAVIGATION.items()):
         group_nodes = []
@@ -170,7 +175,26 @@ def categories(tree: str = "small") -> Json:
             len(groups) + 1,
             exclusions=("webLarge",),
         )
-        children = [*group_nodes, sale, all_brands]
+        # The real tree's sections sit in a "Categories" container, New in right after the
+        # sale: here Sale and New in do, while the other groups stay under the gender.
+        leaf = {title: cid for leaves in dict(groups).values() for title, cid, _kind in leaves}
+        section = new_in(
+            gender,
+            year,
+            coats=next(
+                (t, c) for t, c in leaf.items() if t in {"Coats & Jackets", "Jackets & Coats"}
+            ),
+            edits=(
+                Nav("EVENING EXTRAVAGANZA", category=leaf["Dresses"], link="category")
+                if gender == "Women"
+                else Nav("TEAM WERK", category=leaf["T-Shirts"], link="category"),
+            ),
+        )
+        new = _render(section, f"{gender}/Categories/{section.title}", 1, lang)
+        sections = _nav_node(
+            f"{gender}/Categories", "Categories", "container", None, [sale, new], len(groups)
+        )
+        children = [*group_nodes, sections, all_brands]
         navigation.append(_nav_node(gender, gender, "container", None, children, g))
     return {"navigation": navigation, "brands": brands(), "footer": footer()}
 
@@ -251,8 +275,8 @@ def footer() -> list[Json]:
 # --- the real-size tree (``--tree real``) ---------------------------------------------
 
 
-def _render(node: Nav, key: str, priority: int) -> Json:
-    """A navigation node and its subtree (``key`` gives the stable GUID)."""
+def _render(node: Nav, key: str, priority: int, lang: str) -> Json:
+    """A navigation node and its subtree (``key`` gives the stable GUID, whatever ``lang``)."""
     url = f"https://www.asos.com/{slugify(key)}/"
     link: Json | None = None
     if node.link == "category" and node.category is not None:
@@ -261,13 +285,15 @@ def _render(node: Nav, key: str, priority: int) -> Json:
         link = _link("internal", url)
     elif node.link == "aToZBrands":
         link = {**_link("aToZBrands", url), "brandSectionAlias": slugify("brands/0")}
+    elif node.link == "none":  # the real section links carry a link object of nulls
+        link = dict.fromkeys(("linkType", "brandSectionAlias", "categoryId", "webUrl", "appUrl"))
     node_type = {"": "container", "aToZBrands": "aToZBrands"}.get(node.link, "link")
     children = [
-        _render(child, f"{key}/{i}-{child.title}", i) for i, child in enumerate(node.children)
+        _render(child, f"{key}/{i}-{child.title}", i, lang) for i, child in enumerate(node.children)
     ]
     return _nav_node(
         key,
-        node.title,
+        localise(node.title, lang) if node.localised else node.title,
         node_type,
         link,
         children,
@@ -275,6 +301,7 @@ def _render(node: Nav, key: str, priority: int) -> Json:
         exclusions=node.exclusions,
         subtitle=node.subtitle,
         image=node.image,
+        alias=node.alias,
     )
 
 
@@ -292,9 +319,11 @@ REAL_FOOTER = {
 }
 
 
-def real_categories() -> Json:
+def real_categories(year: int = 2022, lang: str = "") -> Json:
     """Body of /categories/list for ``--tree real``: the real API's size and depth."""
-    navigation = [_render(gender, gender.title, g) for g, gender in enumerate(real_navigation())]
+    navigation = [
+        _render(gender, gender.title, g, lang) for g, gender in enumerate(real_navigation(year))
+    ]
     brand_id = iter(range(40_000, 50_000))
     brand_sections = [
         _nav_node(

@@ -2,11 +2,21 @@
 
 The real ``/categories/list`` (tests/fixtures/real/categories-list-2022.json, US) has two
 genders and depth 5: gender > top containers ("Home", "Categories", "More ASOS", ...) >
-section links ("Sale", "Clothing", "Shoes", ...) > containers ("SHOP BY PRODUCT", ...) >
-category links. It holds 1,034 navigation nodes, 878 leaves, 820 leaf category links naming
-573 distinct category ids (a category is linked from several sections), and a ``brands``
-section of 1,316 nodes (5 A-Z containers of brand pages). ``--tree real`` generates a tree of
-that size and shape, the same for every seed; its category ids are invented.
+section links ("Sale", "New in", "Clothing", "Shoes", ...) > containers ("SHOP BY PRODUCT",
+...) > category links. It holds 1,034 navigation nodes, 878 leaves, 820 leaf category links
+naming 573 distinct category ids (a category is linked from several sections), and a
+``brands`` section of 1,316 nodes (5 A-Z containers of brand pages). ``--tree real``
+generates a tree of that size and shape, the same for every seed; its category ids are
+invented, except those of the arrival feeds (feeds.py).
+
+Both trees carry each gender's ``New in`` section (a link of null fields, alias ``WW_NI`` /
+``MW_NI``) at its real place: a child of the gender's ``Categories`` container (depth 2),
+right after the sale section (the real tree has two), holding an ``App & Mobile Promo``
+container, ``NEW PRODUCTS`` (View all, the department New-in lists, Back in stock), for
+Women of the real-size tree ``SHOP BY BODY FIT``, and ``NEW EDITS``.  In the
+real-size tree the feeds are 10 of its 573 distinct leaf ids in 2022 and 2025 (563 ordinary
+ones); a 2023 tree has no Back in stock, so 571.  The small tree has 18 ordinary leaves and
+28 leaf ids with the feeds (26 in 2023); its other groups stay directly under the gender.
 """
 
 from __future__ import annotations
@@ -15,6 +25,15 @@ import typing as t
 from dataclasses import dataclass
 
 from tap_asos.sandbox.config import NAVIGATION
+from tap_asos.sandbox.feeds import (
+    BRAND_DROPS,
+    DEPARTMENTS,
+    FEED_IDS,
+    FEED_TITLES,
+    NEW_IN_ALIAS,
+    VIEW_ALL_ALIAS,
+    check_year,
+)
 
 Leaf = tuple[int, str, str, str]  # categoryId, title, gender, kind
 TREES = ("small", "real")
@@ -48,7 +67,9 @@ TITLES = {
 }  # fmt: skip
 KINDS = ("clothing", "shoes", "onesize")
 HOME = "https://images.asos-media.com/navigation/homebutton"
-DISTINCT_LEAVES = {"Men": 266, "Women": 307}  # 573 distinct category ids, as in the real tree
+# Ordinary leaf ids; with the 10 feed ids, 573 distinct category ids as in the real tree.
+DISTINCT_LEAVES = {"Men": 261, "Women": 302}
+NEW_IN = "New in"  # its place in SECTIONS is where the real-shaped section goes
 FIRST_CATEGORY_ID = 50_000  # clear of the real ids of the small tree and of brand pages
 BRAND_CONTAINERS = (
     ("A-Z Men's Brands", 201),
@@ -67,14 +88,18 @@ class Nav:
     children: tuple[Nav, ...] = ()
     category: int | None = None  # link.categoryId of a category link
     kind: str = ""  # size run and product words of a category's products
-    link: str = ""  # "": a container; "category", "internal" or "aToZBrands": a link
+    # "": a container; "category", "internal", "aToZBrands" or "none" (a section link
+    # whose link fields are all null, as the real "New in"): a link.
+    link: str = ""
     exclusions: tuple[str, ...] = ()
     subtitle: str | None = None
     image: str | None = None  # content.webLargeImageUrl and mobileImageUrl
+    alias: str | None = None  # a CMS key ("WW_NI"): the same in every language
+    localised: bool = False  # the title follows ``lang`` (feeds.localise)
 
 
-def _gender(gender: str, first_id: int) -> Nav:
-    """One gender of the real-size tree: about 520 nodes, 410 category leaves."""
+def _gender(gender: str, first_id: int, year: int) -> Nav:
+    """One gender of the real-size tree: about 510 nodes, 400 category leaves."""
     pool = DISTINCT_LEAVES[gender]
     links = 0
 
@@ -88,6 +113,8 @@ def _gender(gender: str, first_id: int) -> Nav:
 
     sections = []
     for s, (section, section_kind) in enumerate(SECTIONS):
+        if section == NEW_IN:
+            continue  # built from the others' leaves below, so it takes no ids of its own
         containers = []
         for c in range(3 + (s * 5 + 1) % 3):  # 3 to 5 containers, 4 on average
             leaves = []
@@ -109,6 +136,9 @@ def _gender(gender: str, first_id: int) -> Nav:
                 exclusions=("apps", "webSmall") if sale else (),
             )
         )
+    sections.insert(
+        [title for title, _kind in SECTIONS].index(NEW_IN), _real_new_in(gender, year, sections)
+    )
     tops = (
         Nav("Home", (Nav("Home", link="internal", exclusions=("apps", "webLarge"), image=HOME),)),
         Nav("App and Mobile Top Level - Carousel"),
@@ -121,14 +151,106 @@ def _gender(gender: str, first_id: int) -> Nav:
     return Nav(gender, tops, link="internal")
 
 
+def _real_new_in(gender: str, year: int, sections: list[Nav]) -> Nav:
+    """The real-size tree's New in: its ordinary links repeat leaves of other sections."""
+    by_title = {section.title: section for section in sections}
+
+    def links(section: str, *titles: str) -> tuple[Nav, ...]:
+        found = [n for n in _walk(by_title[section]) if n.link == "category"]
+        return tuple(
+            Nav(title, category=n.category, kind=n.kind, link="category")
+            for title, n in zip(titles, found, strict=False)
+        )
+
+    clothing = [n for n in _walk(by_title["Clothing"]) if n.link == "category"]
+    coats = next((n for n in clothing if n.title == "Coats & Jackets"), clothing[0])
+    brand = "Topshop" if gender == "Women" else "Topman"
+    edits = (
+        links("Holiday", "EVENING EXTRAVAGANZA")
+        if gender == "Women"
+        else (*links("Activewear", "TEAM WERK"), *links("Workwear", "TAILORING"))
+    )
+    return new_in(
+        gender,
+        year,
+        coats=(coats.title, t.cast("int", coats.category)),
+        extras=(
+            *links("Face + Body", "Face + Body"),
+            *links("Topshop", brand),
+            *links("Trending", "Trending now"),
+        ),
+        body_fit=links("Plus & Tall", "ASOS Curve & Plus Size", "Maternity", "Petite", "Tall")
+        if gender == "Women"
+        else (),
+        edits=edits,
+    )
+
+
+def new_in(
+    gender: str,
+    year: int,
+    *,
+    coats: tuple[str, int],
+    extras: tuple[Nav, ...] = (),
+    body_fit: tuple[Nav, ...] = (),
+    edits: tuple[Nav, ...] = (),
+) -> Nav:
+    """A gender's ``New in`` section as the real tree of ``year`` has it (see feeds.py).
+
+    ``coats``: the ordinary Coats & Jackets leaf a 2023 New in links; ``extras``: ordinary
+    links of NEW PRODUCTS (before Back in stock); ``body_fit``, ``edits``: containers' links.
+    """
+    section, view_all_title, restock_title = FEED_TITLES[check_year(year)]
+    view_all, departments, restock = FEED_IDS[year][gender]
+    image = f"https://images.asos-media.com/navigation/{gender}-new-in".lower()
+    products = [
+        Nav(
+            view_all_title,
+            category=view_all,
+            link="category",
+            image=f"{image}-view-all",
+            alias=VIEW_ALL_ALIAS[gender],
+            localised=True,
+        ),
+        *(
+            Nav(title, category=cid, link="category", localised=True)
+            for cid, (_kind, title) in zip(departments, DEPARTMENTS, strict=True)
+        ),
+    ]
+    new_edits = list(edits)
+    if gender == "Women":  # a real 2022 edit links the shoes New-in list
+        new_edits.append(Nav("NEW-SZN SHOES", category=departments[1], link="category"))
+    if year == 2023:  # noqa: PLR2004 - ordinary categories, and brand drops linking View all
+        products.append(Nav(coats[0], category=coats[1], link="category"))
+        new_edits.extend(Nav(title, category=view_all, link="category") for title in BRAND_DROPS)
+    products.extend(extras)
+    if restock is not None:
+        products.append(Nav(restock_title, category=restock, link="category", localised=True))
+    containers = [
+        Nav("App & Mobile Promo", exclusions=("webLarge",)),
+        Nav("NEW PRODUCTS", tuple(products), localised=True),
+    ]
+    if body_fit:
+        containers.append(Nav("SHOP BY BODY FIT", body_fit))
+    containers.append(Nav("NEW EDITS", tuple(new_edits), localised=True))
+    return Nav(
+        section,
+        tuple(containers),
+        link="none",
+        image=image,
+        alias=NEW_IN_ALIAS[gender],
+        localised=True,
+    )
+
+
 def _internal(*titles: str) -> tuple[Nav, ...]:
     return tuple(Nav(title, link="internal") for title in titles)
 
 
-def real_navigation() -> tuple[Nav, ...]:
+def real_navigation(year: int = 2022) -> tuple[Nav, ...]:
     """The ``navigation`` section of the real-size tree, Men then Women (as upstream)."""
-    men = _gender("Men", FIRST_CATEGORY_ID)
-    women = _gender("Women", FIRST_CATEGORY_ID + DISTINCT_LEAVES["Men"])
+    men = _gender("Men", FIRST_CATEGORY_ID, year)
+    women = _gender("Women", FIRST_CATEGORY_ID + DISTINCT_LEAVES["Men"], year)
     return men, women
 
 
@@ -141,11 +263,15 @@ def real_brand_names() -> list[tuple[str, list[str]]]:
 
 
 def leaves(tree: str) -> tuple[Leaf, ...]:
-    """The leaf categories of a tree (each id once, first link first): what is listable."""
+    """The ordinary leaf categories of a tree (each id once, first link first).
+
+    The New-in section is left out: its feeds are listable but no product's category, and
+    its other links repeat leaves of other sections (so the leaves are the same each year).
+    """
     if tree == "real":
         found: dict[int, Leaf] = {}
         for gender in real_navigation():
-            for node in _walk(gender):
+            for node in _walk(gender, new_in=False):
                 if node.category is not None and not node.children:
                     found.setdefault(
                         node.category, (node.category, node.title, gender.title, node.kind)
@@ -159,7 +285,9 @@ def leaves(tree: str) -> tuple[Leaf, ...]:
     )
 
 
-def _walk(node: Nav) -> t.Iterator[Nav]:
+def _walk(node: Nav, *, new_in: bool = True) -> t.Iterator[Nav]:
+    if not new_in and node.alias in NEW_IN_ALIAS.values():
+        return
     yield node
     for child in node.children:
-        yield from _walk(child)
+        yield from _walk(child, new_in=new_in)
