@@ -1,6 +1,8 @@
 # tap-asos: two commands set everything up on a fresh machine.
 #   make demo   create .venv, install, start the sandbox + local S3, run the pipeline twice
 #   make test   create .venv if needed and run the whole suite
+#   make check  the inner loop: lint (ruff, format, mypy, import contracts) + the tests that
+#               start no server (pytest -m "not server"), under a minute
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
@@ -9,7 +11,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml loaders/target-s3/pyproject.toml 2>/dev/null | sha1sum | cut -c1-12)
 PYTEST_ARGS ?=
 
-.PHONY: venv test test-sdk-latest lint demo bench readme hub dist clean
+.PHONY: venv test test-sdk-latest lint lint-python check docs demo bench readme hub dist clean
 
 $(STAMP):
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -35,11 +37,22 @@ test-sdk-latest:
 	$(LATEST)/bin/python -c "from importlib.metadata import version; print('singer-sdk', version('singer-sdk'))"
 	VENV=$(LATEST) bash scripts/run-tests.sh $(PYTEST_ARGS)
 
-lint: venv
+lint-python: venv
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy tap_asos loaders/target-s3/target_s3 orchestrate/elt_run.py orchestrate/progress_view.py
+	$(BIN)/lint-imports   # the rooms' import contracts, [tool.importlinter] in pyproject.toml
+
+lint: lint-python
 	bash scripts/lint-workflows.sh   # actionlint + zizmor over .github/workflows
+
+# Tests marked `server` (tests/conftest.py) start sandboxes, moto or meltano: make test runs them.
+check: lint-python
+	bash scripts/run-tests.sh -m "not server" $(PYTEST_ARGS)
+
+# The documentation site (mkdocs.yml, docs/) into site/; a broken link or anchor fails.
+docs: venv
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
 
 demo: venv
 	bash scripts/demo.sh
@@ -62,4 +75,4 @@ bench: venv
 	$(BIN)/python bench/run.py
 
 clean:
-	rm -rf $(VENV) $(LATEST) .meltano .demo .pytest_cache .mypy_cache .ruff_cache .tools dist
+	rm -rf $(VENV) $(LATEST) .meltano .demo .pytest_cache .mypy_cache .ruff_cache .tools dist site

@@ -1,4 +1,9 @@
-"""Shared fixtures: real sandbox servers on free 127.0.0.1 ports, stopped afterwards."""
+"""Shared fixtures: real sandbox servers on free 127.0.0.1 ports, stopped afterwards.
+
+Tests that start a server (a sandbox, moto's S3, the replay server, meltano or the
+benchmark in a subprocess) get the ``server`` marker here, from the fixtures they use or
+their module, so ``pytest -m "not server"`` (``make check``) is the fast inner loop.
+"""
 
 from __future__ import annotations
 
@@ -15,6 +20,34 @@ if t.TYPE_CHECKING:
     from collections.abc import Callable, Iterator
 
 ROOT = Path(__file__).resolve().parents[1]
+
+# Fixtures that start a server (or build the distributions, as slow): a test using one,
+# directly or through another fixture, is a `server` test.
+SERVER_FIXTURES = frozenset({"sandbox", "make_sandbox", "built_dists", "moto_url", "s3"})
+# Modules whose tests start servers or meltano themselves, without those fixtures.
+SERVER_MODULES = frozenset(
+    {
+        "test_bench",  # the benchmark: sandboxes and contenders in subprocesses
+        "test_replay",  # tests/replay_server.py, then tap-asos against it
+        "test_elt_run",  # local S3 (moto) and meltano subprocesses
+        "test_orchestrate",
+        "test_meltano_e2e",
+        "test_progress_view",
+        "test_snowflake",
+        "test_hub_path",
+    }
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark the tests that start servers (see the module docstring)."""
+    for item in items:
+        module = (
+            item.module.__name__.rsplit(".", 1)[-1] if isinstance(item, pytest.Function) else ""
+        )
+        if module in SERVER_MODULES or SERVER_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.server)
+
 
 # Small enough for a fast suite, large enough for several pages per category.
 TEST_PRODUCTS = 1200
