@@ -2,8 +2,9 @@
 
 Exit codes (``orchestrate/elt_run.py``, Airflow and Autosys read them):
 
-- ``EXIT_CONFIG`` (2): a setting is wrong (validation, unknown store or category, a key
-  the API refuses, a budget too small to start). Retrying will not help.
+- ``EXIT_CONFIG`` (2): a setting or an input file is wrong (validation, a config, state
+  or catalog file that is not JSON or has the wrong shape, unknown store or category, a
+  key the API refuses, a budget too small to start). Retrying will not help.
 - ``EXIT_API`` (3): the API failed after every retry (5xx, 429, timeouts, the
   monthly quota). Retry later: the state is saved up to the last finished partition.
 - ``EXIT_UNEXPECTED`` (1): a bug; the traceback is logged.
@@ -17,6 +18,7 @@ import requests
 from singer_sdk.exceptions import ConfigValidationError, RetriableAPIError
 
 from tap_asos.client import AsosAPIError
+from tap_asos.inputs import InputError
 from tap_asos.runtime import RequestBudgetExhaustedError
 
 EXIT_UNEXPECTED = 1
@@ -45,7 +47,7 @@ def classify_failure(exc: BaseException) -> Failure:
     """
     if isinstance(exc, ConfigValidationError):
         return Failure(EXIT_CONFIG, "Config validation failed: " + "; ".join(exc.errors))
-    if isinstance(exc, ConfigurationError):
+    if isinstance(exc, (ConfigurationError, InputError)):
         return Failure(EXIT_CONFIG, str(exc))
     if isinstance(exc, AsosAPIError):
         code = EXIT_CONFIG if exc.status in _CONFIG_STATUSES else EXIT_API

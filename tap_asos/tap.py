@@ -23,7 +23,8 @@ from tap_asos import streams
 from tap_asos.alerts import alert_reasons, emit_summary, send_alert
 from tap_asos.budget import announce_budget
 from tap_asos.categories import flatten_tree
-from tap_asos.failures import EXIT_UNEXPECTED, ConfigurationError, classify_failure
+from tap_asos.failures import EXIT_CONFIG, EXIT_UNEXPECTED, ConfigurationError, classify_failure
+from tap_asos.inputs import InputError, check_config_files, check_input_files
 from tap_asos.plan import print_plan
 from tap_asos.progress import ProgressReporter
 from tap_asos.runtime import RequestPolicy, RunStats
@@ -98,6 +99,16 @@ class TapAsos(Tap):
         raise ``PlanPrintedError``) or announce a budgeted run's plan, and start the
         progress lines.
         """
+        if not any(s.selected or s.has_selected_descendents for s in self.streams.values()):
+            # The SDK's convention: nothing selected is a successful, empty run.
+            run = _COMMAND_RUN.get()
+            self.logger.warning(
+                "The catalog%s selects no stream: nothing will be extracted and the run "
+                'exits 0. Select streams in it (metadata "selected": true; '
+                "tap-asos --discover writes every stream), or run without --catalog.",
+                f" file {run.catalog}" if run and run.catalog else "",
+            )
+            return
         self.preflight()
         if plan:
             print_plan(self)
@@ -256,6 +267,18 @@ class TapAsos(Tap):
 
     @override
     @classmethod
+    def cb_config(cls, ctx: click.Context, param: click.Option, value: tuple[str, ...]) -> t.Any:
+        # Click reads --config while parsing, before invoke: a broken file would end in
+        # the SDK's traceback, so each file is checked here first.
+        try:
+            check_config_files(value)
+        except InputError as exc:
+            cls.logger.error("%s", exc)  # noqa: TRY400
+            raise SystemExit(EXIT_CONFIG) from None
+        return super().cb_config(ctx, param, value)
+
+    @override
+    @classmethod
     def invoke(cls, *, plan: bool = False, **kwargs: t.Any) -> None:
         # Tap.invoke builds the tap (whose __init__ calls begin, see _CommandRun) and
         # syncs; a known failure then ends in one line and its exit code, no traceback.
@@ -263,6 +286,7 @@ class TapAsos(Tap):
         token = _COMMAND_RUN.set(run)
         failure = None
         try:
+            run.catalog = check_input_files(kwargs)
             super().invoke(**kwargs)
         except PlanPrintedError:
             return
@@ -292,6 +316,7 @@ class _CommandRun:
 
     plan: bool
     tap: TapAsos | None = None
+    catalog: str | None = None  # the --catalog file's name, for messages
 
 
 _COMMAND_RUN: contextvars.ContextVar[_CommandRun | None] = contextvars.ContextVar(

@@ -9,8 +9,7 @@ from tap_asos.children import ChildBatches
 
 def _drain(batches: ChildBatches, store: str, ids: t.Iterable[int], sent: list[t.Any]) -> None:
     for product_id in ids:
-        for context in batches.add(store, product_id):
-            sent.append(context)
+        sent.extend(batches.add(store, product_id))
 
 
 def test_batches_fill_to_the_size_across_partitions_of_a_store() -> None:

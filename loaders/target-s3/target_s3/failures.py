@@ -4,7 +4,8 @@ The same codes as tap-asos (whose ``tap_asos.failures`` this mirrors; the two ar
 separate distributions, so neither imports the other):
 
 - ``EXIT_CONFIG`` (2): a setting is wrong (validation, credentials, a missing bucket or
-  no access to it). Retrying will not help.
+  no access to it; the command line checks the last three at start). Retrying will not
+  help.
 - ``EXIT_STORE`` (3): S3 failed after botocore's retries (connection, timeouts,
   5xx, throttling). Retry later: no object of the run was completed, and the tap's
   state was not emitted past what was stored.
@@ -44,6 +45,10 @@ _CONFIG_CODES = frozenset(
 )
 
 
+class BucketError(ValueError):
+    """The bucket does not exist or the credentials may not use it (checked at start)."""
+
+
 class Failure(t.NamedTuple):
     """An exit code and the one line that says what to do."""
 
@@ -56,8 +61,13 @@ def classify_failure(exc: BaseException) -> Failure:
 
     botocore's messages name the operation, bucket and endpoint, never the secret key.
     """
-    if isinstance(exc, ConfigValidationError):
-        return Failure(EXIT_CONFIG, "Config validation failed: " + "; ".join(exc.errors))
+    if isinstance(exc, (ConfigValidationError, BucketError)):
+        return Failure(
+            EXIT_CONFIG,
+            "Config validation failed: " + "; ".join(exc.errors)
+            if isinstance(exc, ConfigValidationError)
+            else str(exc),
+        )
     if isinstance(exc, (NoCredentialsError, PartialCredentialsError)):
         return Failure(
             EXIT_CONFIG,

@@ -11,11 +11,12 @@ from functools import cached_property
 
 import boto3
 from botocore.config import Config
+from botocore.exceptions import ClientError
 from singer_sdk import typing as th
 from singer_sdk.target_base import Target
 from typing_extensions import override
 
-from target_s3.failures import EXIT_UNEXPECTED, classify_failure
+from target_s3.failures import EXIT_UNEXPECTED, BucketError, classify_failure
 from target_s3.sinks import S3JsonlSink
 
 if t.TYPE_CHECKING:
@@ -129,7 +130,12 @@ class TargetS3(Target):
     ).to_dict()
 
     def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
-        """Fix the run's id and date; nothing touches S3 before the first record."""
+        """Fix the run's id and date; a command-line run checks the bucket first.
+
+        Built by ``TargetS3.invoke`` (the command line), the target checks the bucket
+        and the credentials before it reads a line, so a pipeline stops before the tap
+        spends its run; built in-process, nothing touches S3 before the first record.
+        """
         super().__init__(*args, **kwargs)
         now = datetime.now(tz=timezone.utc)
         self.run_date = now.strftime("%Y-%m-%d")
@@ -143,6 +149,37 @@ class TargetS3(Target):
         self._parts: dict[str, int] = {}
         if (built := _BUILT.get()) is not None:
             built.append(self)
+            self.check_bucket()
+
+    def check_bucket(self) -> None:
+        """Check that the bucket exists and the credentials may use it (one HeadBucket).
+
+        HeadBucket needs only s3:ListBucket, which a run has anyway (multipart uploads
+        are listed to clean up); it answers with a bare status, no error code.
+
+        Raises:
+            BucketError: The bucket does not exist, or access to it is denied.
+            botocore.exceptions.NoCredentialsError: No credentials were found.
+        """
+        bucket = str(self.config["bucket"])
+        where = self.config.get("endpoint_url") or f"AWS region {self.config.get('region')}"
+        try:
+            self.s3_client.head_bucket(Bucket=bucket)
+        except ClientError as exc:
+            code = str(exc.response.get("Error", {}).get("Code", ""))
+            if code in {"404", "NoSuchBucket"}:
+                msg = (
+                    f"Bucket {bucket!r} does not exist at {where}. Create it, or check "
+                    "bucket, region and endpoint_url."
+                )
+                raise BucketError(msg) from None
+            if code in {"403", "AccessDenied"}:
+                msg = (
+                    f"Access to bucket {bucket!r} at {where} denied (HeadBucket, which "
+                    "needs s3:ListBucket). Check the credentials and the bucket's policy."
+                )
+                raise BucketError(msg) from None
+            raise
 
     @cached_property
     def s3_client(self) -> t.Any:  # noqa: ANN401 - boto3 clients are dynamically typed

@@ -10,7 +10,13 @@ from botocore.exceptions import (
     ReadTimeoutError,
 )
 from singer_sdk.exceptions import ConfigValidationError
-from target_s3.failures import EXIT_CONFIG, EXIT_STORE, EXIT_UNEXPECTED, classify_failure
+from target_s3.failures import (
+    EXIT_CONFIG,
+    EXIT_STORE,
+    EXIT_UNEXPECTED,
+    BucketError,
+    classify_failure,
+)
 
 
 def _client_error(code: str) -> ClientError:
@@ -26,6 +32,7 @@ def _client_error(code: str) -> ClientError:
             "'bucket' is a required property",
         ),
         (NoCredentialsError(), EXIT_CONFIG, "Set aws_access_key_id"),
+        (BucketError("Bucket 'x' does not exist"), EXIT_CONFIG, "Bucket 'x' does not exist"),
         (_client_error("NoSuchBucket"), EXIT_CONFIG, "Check bucket, region"),
         (_client_error("AccessDenied"), EXIT_CONFIG, "AccessDenied"),
         (_client_error("InvalidAccessKeyId"), EXIT_CONFIG, "the credentials"),

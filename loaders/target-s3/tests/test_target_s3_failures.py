@@ -129,8 +129,8 @@ def test_a_bucket_that_does_not_exist_is_a_config_error(s3: S3, tmp_path: Path) 
     config = write_config(tmp_path / "c.json", bucket="no-such-lake", endpoint_url=s3.url)
     result = run_target(config, messages({"p": 1}), s3.env(), tmp_path)
     assert result.returncode == 2, result.stderr[-2000:]
-    assert "NoSuchBucket" in result.stderr
-    assert "Check bucket, region, endpoint_url" in result.stderr
+    assert "Bucket 'no-such-lake' does not exist" in result.stderr
+    assert "check bucket, region and endpoint_url" in result.stderr
     assert "Traceback" not in result.stderr
     assert not result.stdout.strip()
 
