@@ -106,6 +106,19 @@ def find_feeds(tree: Mapping[str, t.Any], store: str) -> list[Feed]:
     return list({feed.category_id: feed for feed in feeds}.values())
 
 
+def new_in_lists(tree: Mapping[str, t.Any]) -> set[int]:
+    """Every category the New-in sections link: the feeds and their department lists.
+
+    Their products are the leaves' own (newly live), so a run that reads every leaf meets
+    them there again: ``--plan`` counts no child call for them in such a run.
+    """
+    found: set[int] = set()
+    for top in tree.get("navigation") or []:
+        if isinstance(top, dict) and (section := _new_in_section(top)) is not None:
+            found.update(cid for node in _walk(section) if (cid := _category(node)) is not None)
+    return found
+
+
 def _new_in_section(top: Node) -> Node | None:
     """The gender's New-in section: by alias (``*_NI``), else by its title."""
     nodes = list(_walk(top))

@@ -179,7 +179,22 @@ def make_plan(tap: PlanningTap) -> Plan:
         categories += len(stores)
         plan.partitions = [_partition(tap, products, c) for c in products.partitions]
         requests["products"] = sum(p.pages for p in plan.partitions)
-        emitted = _children_per_partition(plan.partitions)
+        # A run that reads the leaves too (a first run, a snapshot) meets the products of
+        # the feeds and the other New-in lists there: those add pages, not children.
+        lists = products.new_in_lists
+        reads_leaves = {
+            p.store for p in plan.partitions if p.category_id not in lists.get(p.store, ())
+        }
+        repeated = [
+            p.category_id in lists.get(p.store, ()) and p.store in reads_leaves
+            for p in plan.partitions
+        ]
+        counted = iter(
+            _children_per_partition(
+                [p for p, r in zip(plan.partitions, repeated, strict=True) if not r]
+            )
+        )
+        emitted = [0 if r else next(counted) for r in repeated]
         size = min(int(tap.config["id_batch_size"]), MAX_STOCK_PRICE_IDS)
         details = emitted if "product_details" in selected else [0] * len(emitted)
         # Stock batches fill across a store's partitions: ceil(store's products / 50)

@@ -17,7 +17,7 @@ from tap_asos.categories import leaf_category_ids
 from tap_asos.children import ChildBatches
 from tap_asos.client import CATEGORIES_PATH, MAX_STOCK_PRICE_IDS, AsosAPIError, AsosStream
 from tap_asos.failures import ConfigurationError
-from tap_asos.feeds import FeedNotFoundError, find_feeds
+from tap_asos.feeds import FeedNotFoundError, find_feeds, new_in_lists
 from tap_asos.listing import Limits, ListingReader
 from tap_asos.pagination import SLICE_FACETS, ListingPaginator, page_limit
 
@@ -61,6 +61,7 @@ class Products(AsosStream):
         # Per store: the ids of its arrival feeds, and (in a snapshot) what they list
         # and which arrivals missing from them were counted already.
         self.feed_ids: dict[str, frozenset[int]] = {}
+        self.new_in_lists: dict[str, frozenset[int]] = {}  # see feeds.new_in_lists
         self._feed_listed: dict[str, set[int]] = {}
         self._misses_counted: dict[str, set[int]] = {}
         self._last_of_store: dict[str, dict[str, t.Any]] = {}
@@ -79,6 +80,7 @@ class Products(AsosStream):
             self.log("Discovered %d leaf categories for store %s", len(leaves), store.store)
             feeds = self.feeds(store) if self.config["read_feeds"] else []
             self.feed_ids[code] = frozenset(feeds)
+            self.new_in_lists[code] = frozenset(new_in_lists(tree)) | self.feed_ids[code]
             if feeds and not self.full_table and self._feeds_bookmarked(code, feeds):
                 # A daily run: arrivals and restocks are at the top of the feeds.
                 self.log("Reading the arrival feeds of store %s: %s", code, feeds)
@@ -270,7 +272,11 @@ class Products(AsosStream):
         # mode: the next run's budget announcement estimates from it, for free.  A first
         # read, or one down to the freshness band, says nothing of a steady run's cost.
         cost = self.stats.requests - requests_before
-        steady = self.full_table or (bookmark.anchors and scan.stopped_by != "band")
+        steady = (
+            self.full_table
+            or (bookmark.anchors and scan.stopped_by != "band")
+            or (bookmark.checked_at is not None and bookmark.frozen == 0)  # empty then
+        )
         cost_key = self._cost_key
 
         def move_bookmark() -> None:
