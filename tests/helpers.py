@@ -206,6 +206,26 @@ def catalog_truth(
     }
 
 
+def on_leaves(
+    server: SandboxServer, keys: t.Iterable[tuple[t.Any, ...]], at: int = -2
+) -> set[tuple[t.Any, ...]]:
+    """The keys whose category (``key[at]``) is an ordinary leaf, not a New-in list.
+
+    A run that reads every leaf reads the feeds too (they are leaves of the tree), but
+    ``catalog_truth`` knows the products' own leaves only.
+    """
+    leaves = server.sandbox.catalog.leaf_by_id
+    return {key for key in keys if key[at] in leaves}
+
+
+def ids(keys: t.Iterable[tuple[t.Any, ...]]) -> set[int]:
+    """The product ids of (..., categoryId, id) keys.
+
+    A daily run lands arrivals under their feed, not their leaf.
+    """
+    return {int(key[-1]) for key in keys}
+
+
 def load_script(path: Path) -> ModuleType:
     """A script of the repository (not a package module), imported for its functions."""
     spec = importlib.util.spec_from_file_location(path.stem, path)
