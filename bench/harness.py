@@ -94,7 +94,7 @@ class Sandbox:
             if not node["children"] and (node.get("link") or {}).get("linkType") == "category":
                 ids.append(node["link"]["categoryId"])
             stack.extend(node["children"])
-        return sorted(ids)
+        return sorted(set(ids))  # a category is linked from several sections
 
     def stop(self) -> None:
         """Terminate it."""

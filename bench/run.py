@@ -131,9 +131,11 @@ def scenario_c(args: argparse.Namespace, tmp: Path) -> dict[str, dict[str, float
             out = tmp / f"c-{name.split(',')[0]}-{days}.out"
             row = rates(measure(command, box, out, reset=False))
             if name.startswith("tap-asos"):
-                new = listing_ids(box, cats) - before  # arrivals and restocks
+                # Arrivals and restocks, by product: a daily run reads the arrival feeds
+                # and lands them under the feed's categoryId, not their leaf's.
+                new = {i for _c, i in listing_ids(box, cats) - before}
                 row["new_in_listings"] = len(new)
-                row["new_emitted"] = len(new & emitted_ids(out))
+                row["new_emitted"] = len(new & {i for _c, i in emitted_ids(out)})
             rows[name] = row
         return rows
     finally:
