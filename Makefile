@@ -52,6 +52,7 @@ check: lint-python
 
 # The documentation site (mkdocs.yml, docs/) into site/; a broken link or anchor fails.
 docs: venv
+	mkdir -p docs/assets/bench && cp bench/chart-*.png docs/assets/bench/   # the benchmark's charts
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
 
 demo: venv

@@ -5,6 +5,7 @@ from __future__ import annotations
 from singer_sdk import typing as th
 
 from tap_asos.client import MAX_STOCK_PRICE_IDS
+from tap_asos.logs import METRICS_LOG_LEVELS
 
 REAL_API_URL = "https://asos2.p.rapidapi.com"
 REAL_API_HOST = "asos2.p.rapidapi.com"
@@ -189,6 +190,16 @@ CONFIG_SCHEMA = th.PropertiesList(
         description="Log a progress line (partitions done / total, requests, retries, "
         "429s, records, request rate, quota left, ETA) this often, and at each "
         "partition's end (0: at partition ends only).",
+    ),
+    th.Property(
+        "metrics_log_level",
+        th.StringType(allowed_values=list(METRICS_LOG_LEVELS)),
+        default="DEBUG",
+        title="Metrics log level",
+        description="Level of the SDK's METRIC log lines (one per HTTP request, and record "
+        "counts and durations per partition). DEBUG keeps them out of a run at the usual "
+        "INFO level (LOGLEVEL=DEBUG shows them); INFO logs them as the SDK does. The run "
+        "summary's tap_asos_* metrics are logged at INFO either way.",
     ),
     th.Property(
         "alert_webhook_url",

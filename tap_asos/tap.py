@@ -25,6 +25,7 @@ from tap_asos.budget import announce_budget
 from tap_asos.categories import flatten_tree
 from tap_asos.failures import EXIT_CONFIG, EXIT_UNEXPECTED, ConfigurationError, classify_failure
 from tap_asos.inputs import InputError, check_config_files, check_input_files
+from tap_asos.logs import set_metrics_log_level
 from tap_asos.plan import print_plan
 from tap_asos.progress import ProgressReporter
 from tap_asos.runtime import RequestPolicy, RunStats
@@ -74,6 +75,7 @@ class TapAsos(Tap):
         # The SDK warns once per partition that newest-first listings are "unsorted";
         # that is by design here (bookmarks move at partition end, see Products).
         logging.getLogger("singer_sdk").addFilter(_UNSORTED_WARNING)  # once: the same object
+        set_metrics_log_level(str(self.config["metrics_log_level"]))
         run = _COMMAND_RUN.get()
         if run is not None and run.tap is None:
             run.tap = self

@@ -30,11 +30,11 @@ SERVER_MODULES = frozenset(
         "test_bench",  # the benchmark: sandboxes and contenders in subprocesses
         "test_replay",  # tests/replay_server.py, then tap-asos against it
         "test_elt_run",  # local S3 (moto) and meltano subprocesses
-        "test_orchestrate",
-        "test_meltano_e2e",
-        "test_progress_view",
-        "test_snowflake",
-        "test_hub_path",
+        "test_orchestrate",  # a real Airflow in its own virtualenv
+        "test_meltano_e2e",  # meltano run into a local S3
+        "test_progress_view",  # meltano runs (recorded ones too: the view as a subprocess)
+        "test_snowflake",  # target-snowflake and fakesnow in a virtualenv of their own
+        "test_hub_path",  # built wheels installed by meltano
     }
 )
 

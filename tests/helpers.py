@@ -37,6 +37,9 @@ def tap_config(url: str, api_key: str, **overrides: t.Any) -> dict[str, t.Any]:
         "backoff_factor": 0.01,
         "backoff_max_seconds": 0.1,
         "timeout": 5,
+        # Tests read the SDK's per-request metric points (requested_partitions); a run
+        # leaves them out by default (tests/test_logs.py checks that default).
+        "metrics_log_level": "INFO",
     }
     config.update(overrides)
     return config

@@ -14,6 +14,10 @@ pytestmark = [pytest.mark.bench, pytest.mark.xdist_group("bench")]
 
 
 def test_tiny_benchmark_produces_every_scenario(tmp_path: Path) -> None:
+    """Slow by nature: the real benchmark (sandboxes, peer virtualenvs, every scenario).
+
+    That is what keeps it from rotting; the catalog is tiny.
+    """
     result = subprocess.run(
         [
             sys.executable,

@@ -29,6 +29,7 @@ def _check_dists() -> ModuleType:
 
 
 def test_distributions_hold_the_packages_and_nothing_else(built_dists: Path) -> None:
+    """Slow by nature: the wheels and sdists are built as a release builds them (once a session)."""
     check_dists = _check_dists()
     assert check_dists.check(built_dists, __version__) == []
     wheel = check_dists.wheel_members(built_dists / f"tap_asos-{__version__}-py3-none-any.whl")

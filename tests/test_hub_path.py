@@ -135,6 +135,7 @@ def _run_env(server: SandboxServer, **extra: str) -> dict[str, str]:
 def test_extractor_from_its_definition_lists_its_settings_and_lands_records(
     project: Project, make_sandbox: Callable[..., SandboxServer]
 ) -> None:
+    """Slow by nature: a Hub user's path, Meltano builds the plugin's virtualenv and runs it."""
     meltano_yml = yaml.safe_load((project.path / "meltano.yml").read_text())
     assert [p["name"] for p in meltano_yml["plugins"]["extractors"]] == ["tap-asos"]
     assert "utilities" not in meltano_yml["plugins"]
@@ -171,6 +172,7 @@ def test_loader_from_its_definition_lists_its_settings_and_writes_to_s3(
     make_sandbox: Callable[..., SandboxServer],
     s3_url: str,
 ) -> None:
+    """Slow by nature: Meltano installs the loader from its wheel; it writes to a local S3."""
     wheel = built_dists / f"asos_target_s3-{__version__}-py3-none-any.whl"
     project.add_from_definition("loader", _definition("hub/loaders/target-s3.yml", wheel))
     _assert_lists_every_setting(project, "target-s3", "hub/loaders/target-s3.yml")

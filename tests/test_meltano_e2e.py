@@ -108,6 +108,7 @@ def test_meltano_run_lands_every_record_once_and_resumes_from_s3_state(
     s3_server: str,
     meltano_sys: Path,
 ) -> None:
+    """Slow by nature: real meltano runs, twice, with the state in a real (local) S3."""
     server = make_sandbox(products=400)
     secret_key = server.api_key
     env = _env(meltano_sys, server, s3_server)
@@ -175,6 +176,7 @@ def test_a_tap_killed_mid_run_loses_nothing_in_the_bucket(
     s3_server: str,
     meltano_sys: Path,
 ) -> None:
+    """Slow by nature: a real meltano run killed mid-way, then the rerun that makes up for it."""
     server = make_sandbox(products=3000)
     env = _env(
         meltano_sys,

@@ -40,6 +40,7 @@ def test_tap_to_target_snowflake_on_fakesnow(
     make_sandbox: Callable[..., SandboxServer],
     tmp_path: Path,
 ) -> None:
+    """Slow by nature: target-snowflake and fakesnow live in a virtualenv of their own."""
     python = _python()
     server = make_sandbox(products=300)
     (tmp_path / "tap.json").write_text(
@@ -112,6 +113,7 @@ PARSE = "import sqlglot, sys; sqlglot.parse(open(sys.argv[1]).read(), read='snow
 
 
 def test_read_side_sql_runs_as_far_as_fakesnow_allows(tmp_path: Path) -> None:
+    """Slow by nature: the SQL runs on fakesnow, in the Snowflake virtualenv."""
     python = _python()
     parsed = subprocess.run(
         [str(python), "-c", PARSE, str(SQL)],
