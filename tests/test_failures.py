@@ -14,6 +14,7 @@ from tap_asos.failures import (
     ConfigurationError,
     classify_failure,
 )
+from tap_asos.inputs import InputError
 from tap_asos.runtime import RequestBudgetExhaustedError
 
 
@@ -26,6 +27,7 @@ from tap_asos.runtime import RequestBudgetExhaustedError
             "Config validation failed: 'api_key' is a required property",
         ),
         (ConfigurationError("Unknown store 'XX'"), EXIT_CONFIG, "Unknown store 'XX'"),
+        (InputError("State file s.json is empty."), EXIT_CONFIG, "State file s.json is empty."),
         (AsosAPIError("401 Unauthorized for /x", 401), EXIT_CONFIG, "401 Unauthorized"),
         (AsosAPIError("404 Not Found for /x", 404), EXIT_CONFIG, "404 Not Found"),
         (AsosAPIError("429 MONTHLY quota", 429), EXIT_API, "MONTHLY quota"),

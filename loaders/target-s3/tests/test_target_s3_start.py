@@ -24,21 +24,28 @@ if t.TYPE_CHECKING:
 
 
 def _start_without_input(config: Path, env: dict[str, str], cwd: Path) -> tuple[int, str, str]:
-    """Run the target with an open, silent stdin; its exit code, stdout and stderr."""
-    with subprocess.Popen(
-        [TARGET, "--config", str(config)],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env,
-        cwd=cwd,
-    ) as process:
+    """Run the target with an open, silent stdin; its exit code, stdout and stderr.
+
+    Not ``communicate``: it would close stdin, an end of input the target may act on.
+    """
+    out, err = cwd / "stdout.txt", cwd / "stderr.txt"
+    with out.open("w") as out_file, err.open("w") as err_file:
+        process = subprocess.Popen(
+            [TARGET, "--config", str(config)],
+            stdin=subprocess.PIPE,
+            stdout=out_file,
+            stderr=err_file,
+            env=env,
+            cwd=cwd,
+        )
         try:
-            out, err = process.communicate(timeout=60)  # stdin stays open: no EOF sent
+            code = process.wait(timeout=60)
         finally:
             process.kill()
-        return process.returncode, out, err
+            process.wait()
+            if process.stdin is not None:
+                process.stdin.close()
+    return code, out.read_text(), err.read_text()
 
 
 def _error_lines(err: str) -> list[str]:
