@@ -196,3 +196,33 @@ def test_a_budget_below_the_last_runs_costs_names_the_partitions_it_leaves(
 
 def _key(partition: dict[str, t.Any]) -> tuple[str, int]:
     return partition["context"]["store"], partition["context"]["categoryId"]
+
+
+def test_the_plan_gives_a_month_of_the_default_schedules_against_the_quota(
+    make_sandbox: Callable[..., SandboxServer], tmp_path: Path
+) -> None:
+    """A snapshot plan: the weekly snapshot from first pages, the daily run from the feeds'
+    bands, within 10 % of the daily run made a day later; the month against the quota.
+    """
+    server = make_sandbox(products=1200, quota=100_000)
+    config = tap_config(server.url, server.api_key, page_size=20)
+    snapshot = catalog_for(config, products_method="FULL_TABLE")
+    (tmp_path / "snapshot.json").write_text(json.dumps(snapshot))
+    planned = run_cli(config, tmp_path, "--plan", "--catalog", str(tmp_path / "snapshot.json"))
+    assert planned.returncode == 0, planned.stderr[-2000:]
+    month = json.loads(planned.stdout)["month_of_default_schedules"]
+    assert month["weekly_snapshot"] == json.loads(planned.stdout)["requests_total"]
+    assert month["quota_limit"] == 100_000
+    assert month["requests_per_month"] == round(
+        30 * month["daily_run"] + 52 / 12 * month["weekly_snapshot"]
+    )
+    assert month["fits_quota"] is (month["requests_per_month"] <= 100_000)
+
+    first = run_cli(config, tmp_path)  # the first incremental run: every leaf, and the feeds
+    assert first.returncode == 0, first.stderr[-2000:]
+    server.advance(days=1)
+    before = server.stats()["requests_total"]
+    daily = run_cli(config, tmp_path, state=sync_result(first.stdout, "").final_state)
+    assert daily.returncode == 0, daily.stderr[-2000:]
+    actual = server.stats()["requests_total"] - before
+    assert abs(month["daily_run"] - actual) <= 0.1 * actual, (month, actual)
