@@ -201,8 +201,10 @@ def _key(partition: dict[str, t.Any]) -> tuple[str, int]:
 def test_the_plan_gives_a_month_of_the_default_schedules_against_the_quota(
     make_sandbox: Callable[..., SandboxServer], tmp_path: Path
 ) -> None:
-    """A snapshot plan: the weekly snapshot from first pages, the daily run from the feeds'
-    bands, within 10 % of the daily run made a day later; the month against the quota.
+    """A snapshot plan prices a month of the daily runs and weekly snapshots.
+
+    The snapshot from first pages, the daily run from the feeds' bands, within 10 % of the
+    daily run made a day later; the month against the quota.
     """
     server = make_sandbox(products=1200, quota=100_000)
     config = tap_config(server.url, server.api_key, page_size=20)
