@@ -51,7 +51,7 @@ COMMAND = (
 class EltRunOperator(BashOperator):
     """Runs `elt_run.py`; its exit 2 (configuration) fails the task without retries."""
 
-    def __init__(self, **kwargs: t.Any) -> None:  # noqa: ANN401 - BashOperator's arguments
+    def __init__(self, **kwargs: t.Any) -> None:
         """A BashOperator whose every non-zero exit fails the task (none skips it)."""
         super().__init__(skip_on_exit_code=None, **kwargs)
 
