@@ -11,6 +11,12 @@ Runs of different stores may go in parallel on one machine (Airflow, Autosys): e
 gets a private Meltano system dir that shares only the installed plugins, because Meltano
 keeps a plugin's catalog and state files in one shared ``.meltano/run/<plugin>/`` otherwise.
 
+Parallel runs share one RapidAPI key and its per-second limit: ``run --parallel=N`` (or
+``ASOS_KEY_PARALLEL_RUNS``) says how many runs use the key at once, and each run gets
+``TAP_ASOS_REQUESTS_PER_SECOND`` = the key's rate / N. The key's rate is
+``ASOS_KEY_RATE_PER_SECOND``, else the environment's ``requests_per_second`` (meltano.yml, or
+``TAP_ASOS_REQUESTS_PER_SECOND``). docs/operations-parallel.md tells how to set both.
+
 ``plan`` turns a trigger (a cron that fired, or hand-given inputs) into the environment, job
 and stores to run, read from ``meltano.yml``: the workflow's matrix.
 
@@ -22,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import re
 import shutil
@@ -30,6 +37,7 @@ import subprocess
 import sys
 import tempfile
 import typing as t
+from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
@@ -44,6 +52,9 @@ MEANING = {
     EXIT_API: "the API or S3 failed after retries: retry later (state is saved)",
 }
 SUMMARY_PREFIX = "Run summary: "
+KEY_RATE, PARALLEL_RUNS = "ASOS_KEY_RATE_PER_SECOND", "ASOS_KEY_PARALLEL_RUNS"
+RUN_RATE = "TAP_ASOS_REQUESTS_PER_SECOND"
+DEFAULT_RATE = 1.0  # the tap's default requests_per_second
 JOB_NAME = re.compile(r"Running job with name '([^']+)'")
 
 
@@ -73,10 +84,98 @@ def _check_store(store: str) -> str:
     return store
 
 
-def plan(
-    project: dict[str, t.Any], *, environment: str, stores: str, job: str, schedule: str
+def _number(text: str, name: str, *, integer: bool = False) -> float:
+    """A non-negative number (a whole one with ``integer``) read from a setting."""
+    try:
+        value = int(text) if integer else float(text)
+    except ValueError:
+        value = -1
+    if value < 0 or not math.isfinite(value):
+        kind = "a whole number" if integer else "a number"
+        msg = f"{name}={text!r} is not {kind} >= 0."
+        raise UsageError(msg)
+    return value
+
+
+def tap_setting(
+    project: dict[str, t.Any], environment: str, name: str, default: object
+) -> tuple[t.Any, str]:
+    """A tap-asos setting as meltano.yml gives it in ``environment``, and where it was found."""
+    env = next(e for e in project["environments"] if e["name"] == environment)
+    for plugin in env.get("config", {}).get("plugins", {}).get("extractors", []):
+        if plugin["name"] == "tap-asos" and name in plugin.get("config", {}):
+            return plugin["config"][name], f"meltano.yml {environment}"
+    tap = next(p for p in project["plugins"]["extractors"] if p["name"] == "tap-asos")
+    setting = next((s for s in tap["settings"] if s["name"] == name and "value" in s), None)
+    return (default, "the tap's default") if setting is None else (setting["value"], "meltano.yml")
+
+
+@dataclass(frozen=True)
+class RateShare:
+    """One key's per-second rate divided among the runs that use it at once."""
+
+    key_rate: float
+    source: str
+    parallel: int
+
+    @property
+    def per_run(self) -> float:
+        """Requests per second for each run (0: no limit, as the tap reads it)."""
+        return self.key_rate / self.parallel
+
+    def describe(self) -> str:
+        """How the run's rate was reached, for the log and the summary table."""
+        if not self.key_rate:
+            return f"no limit (key rate 0 from {self.source})"
+        runs = "run" if self.parallel == 1 else "parallel runs"
+        return (
+            f"{self.per_run:.4g} req/s (key {self.key_rate:g} req/s from {self.source}"
+            f" / {self.parallel} {runs})"
+        )
+
+
+def rate_share(
+    project: dict[str, t.Any], environment: str, env: t.Mapping[str, str], parallel: int
+) -> RateShare:
+    """The key's rate over ``parallel`` runs.
+
+    The key's rate: ``ASOS_KEY_RATE_PER_SECOND``, else the ``requests_per_second`` one run
+    would get (``TAP_ASOS_REQUESTS_PER_SECOND``, else meltano.yml's, else the tap's default).
+    """
+    if parallel < 1:
+        msg = f"--parallel / {PARALLEL_RUNS} must be 1 or more (runs sharing the key at once)."
+        raise UsageError(msg)
+    # Without a key rate, the rate one run is configured with is taken as the key's.
+    for name in (KEY_RATE, RUN_RATE):
+        if env.get(name):
+            return RateShare(_number(env[name], name), name, parallel)
+    rate, source = tap_setting(project, environment, "requests_per_second", DEFAULT_RATE)
+    return RateShare(_number(str(rate), "requests_per_second"), source, parallel)
+
+
+def rate_variables(project: dict[str, t.Any]) -> list[str]:
+    """``TAP_ASOS_REQUESTS_PER_SECOND`` and the same setting of every plugin inheriting it."""
+    # tap-asos--snapshot reads TAP_ASOS__SNAPSHOT_REQUESTS_PER_SECOND before the parent's.
+    names = [
+        p["name"] for p in project["plugins"]["extractors"] if p.get("inherit_from") == "tap-asos"
+    ]
+    return [RUN_RATE] + [f"{n.upper().replace('-', '_')}_REQUESTS_PER_SECOND" for n in names]
+
+
+def plan(  # noqa: PLR0913 - the trigger's inputs
+    project: dict[str, t.Any],
+    *,
+    environment: str,
+    stores: str,
+    job: str,
+    schedule: str,
+    parallel: str = "",
 ) -> dict[str, t.Any]:
-    """Environment, job and stores for one trigger; empty inputs fall back to meltano.yml."""
+    """Environment, job, stores and parallel runs for one trigger.
+
+    Empty inputs fall back to meltano.yml; ``parallel`` (runs that share the key at once,
+    empty or 0: one per store) is capped at the number of stores.
+    """
     if schedule:
         # A cron that fired names its meltano.yml schedule, and so its job.
         jobs = [s["job"] for s in project.get("schedules", []) if s["interval"] == schedule]
@@ -88,19 +187,14 @@ def plan(
     _check_names(project, environment, job)
     wanted = [s for s in re.split(r"[\s,]+", stores.strip().upper()) if s]
     if not wanted:
-        tap = next(p for p in project["plugins"]["extractors"] if p["name"] == "tap-asos")
-        default = next(s.get("value", []) for s in tap["settings"] if s["name"] == "stores")
-        env = next(e for e in project["environments"] if e["name"] == environment)
-        overrides = [
-            p.get("config", {})
-            for p in env.get("config", {}).get("plugins", {}).get("extractors", [])
-            if p["name"] == "tap-asos"
-        ]
-        wanted = next((o["stores"] for o in overrides if "stores" in o), default)
+        wanted = tap_setting(project, environment, "stores", [])[0]
+    planned = [_check_store(s) for s in dict.fromkeys(wanted)]
+    at_once = int(_number(parallel.strip() or "0", PARALLEL_RUNS, integer=True))
     return {
         "environment": environment,
         "job": job,
-        "stores": [_check_store(s) for s in dict.fromkeys(wanted)],
+        "stores": planned,
+        "parallel": min(at_once or len(planned), len(planned)),
     }
 
 
@@ -200,11 +294,13 @@ class Outcome:
         return 1
 
 
-def summary_table(title: str, outcome: Outcome, code: int) -> str:
+def summary_table(title: str, outcome: Outcome, code: int, share: RateShare | None = None) -> str:
     """The run summary as Markdown: one table of run figures, one row per stream."""
     lines = [f"### {title}: {MEANING[code]}", "", "| | |", "|---|---|"]
     lines.append(f"| exit code | {code} ({MEANING[code]}) |")
     lines.append(f"| state id | `{outcome.state_id or '-'}` |")
+    if share is not None:
+        lines.append(f"| rate | {share.describe()} |")
     summary = outcome.summary
     if summary is None:
         lines.append("| run summary | none: the tap stopped before it ran (see the log) |")
@@ -242,20 +338,28 @@ def summary_table(title: str, outcome: Outcome, code: int) -> str:
 
 def run(args: argparse.Namespace) -> int:
     """Run one store's job; report the summary; return the exit code."""
-    _check_names(_project(), args.environment, args.job)
+    project = _project()
+    _check_names(project, args.environment, args.job)
     store = _check_store(args.store)
     env = dict(os.environ)
     if not env.get("TAP_ASOS_API_KEY"):
         msg = "TAP_ASOS_API_KEY is not set (a repository/environment secret in CI)."
         raise UsageError(msg)
+    parallel = args.parallel or env.get(PARALLEL_RUNS) or "1"
+    share = rate_share(
+        project, args.environment, env, int(_number(parallel, PARALLEL_RUNS, integer=True))
+    )
     state_backend(env, args.environment)
     env["TAP_ASOS_STORES"] = json.dumps([store])
+    for name in rate_variables(project):
+        env[name] = repr(share.per_run)
     env.setdefault("MELTANO_SEND_ANONYMOUS_USAGE_STATS", "false")
     command = [_meltano(args.meltano), "--log-format=json", f"--environment={args.environment}"]
     command += ["run", *(["--install"] if args.install else []), args.job]
     command.append(f"--state-id-suffix={store}")
     title = f"tap-asos {args.environment} / {store} / {args.job}"
     print(f"{title}: {' '.join(command[1:])}", file=sys.stderr, flush=True)  # noqa: T201
+    print(f"{title}: rate {share.describe()}", file=sys.stderr, flush=True)  # noqa: T201
 
     outcome = Outcome()
     with tempfile.TemporaryDirectory(prefix="elt-run-") as private:
@@ -270,7 +374,7 @@ def run(args: argparse.Namespace) -> int:
             print(outcome.read(line, env["TAP_ASOS_API_KEY"]), file=sys.stderr, flush=True)  # noqa: T201
         code = outcome.exit_code(process.wait())
 
-    table = summary_table(title, outcome, code)
+    table = summary_table(title, outcome, code, share)
     print(table)  # noqa: T201
     if path := os.environ.get("GITHUB_STEP_SUMMARY"):
         with Path(path).open("a", encoding="utf-8") as summary_file:
@@ -290,11 +394,22 @@ def main(argv: list[str] | None = None) -> int:
     one.add_argument("--job", default="asos-to-s3")
     one.add_argument("--meltano", help="path of meltano (default: beside this python)")
     one.add_argument("--install", action="store_true", help="install plugins first (fresh CI)")
+    one.add_argument(
+        "--parallel",
+        default="",
+        help=f"runs sharing the API key at once; each gets the key's rate / N "
+        f"(default: ${PARALLEL_RUNS}, else 1)",
+    )
     matrix = commands.add_parser("plan", help="environment, job and stores for a trigger")
     matrix.add_argument("--environment", default="prod")
     matrix.add_argument("--stores", default="", help="e.g. 'US COM'; empty: meltano.yml's")
     matrix.add_argument("--job", default="")
     matrix.add_argument("--schedule", default="", help="the cron that fired")
+    matrix.add_argument(
+        "--parallel",
+        default="",
+        help=f"stores run at once (default: ${PARALLEL_RUNS}, else every store)",
+    )
     args = parser.parse_args(argv)
     try:
         if args.command == "run":
@@ -305,6 +420,7 @@ def main(argv: list[str] | None = None) -> int:
             stores=args.stores,
             job=args.job,
             schedule=args.schedule,
+            parallel=args.parallel or os.environ.get(PARALLEL_RUNS, ""),
         )
     except UsageError as exc:
         print(f"elt_run: {exc}", file=sys.stderr)  # noqa: T201
@@ -314,6 +430,7 @@ def main(argv: list[str] | None = None) -> int:
         with Path(path).open("a", encoding="utf-8") as output:
             output.write(f"environment={planned['environment']}\njob={planned['job']}\n")
             output.write(f"stores={json.dumps(planned['stores'])}\n")
+            output.write(f"parallel={planned['parallel']}\n")
     return 0
 
 

@@ -1,9 +1,16 @@
-"""The Airflow DAG loads in a real Airflow (its own virtualenv) and its rendered tasks run."""
+"""The Airflow DAG loads in a real Airflow (its own virtualenv) and its rendered tasks run.
+
+Its tasks share the API key: at most TAP_ASOS_DAG_PARALLEL run at once, each told so
+(`--parallel`); a task that exits 2 (configuration) fails at once, one that exits 3 is retried
+(the DAG run by Airflow's own `dag.test`). The Autosys profile tells its runs how many
+jobs of the box share the key.
+"""
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import typing as t
@@ -27,6 +34,7 @@ bag = DagBag(dag_folder=sys.argv[1])
 dag = bag.dags.get("tap_asos_to_s3")
 out = {"errors": {k: str(v) for k, v in bag.import_errors.items()}}
 if dag is not None:
+    out["max_active_tasks"] = dag.max_active_tasks
     out["tasks"] = {}
     for task in dag.tasks:
         params = {k: task.params[k] for k in task.params}
@@ -73,13 +81,15 @@ def dag(tmp_path_factory: pytest.TempPathFactory) -> dict[str, t.Any]:
 def test_dag_loads_with_one_task_per_store(dag: dict[str, t.Any]) -> None:
     tasks = dag["tasks"]
     assert set(tasks) == {"extract_us", "extract_com"}
+    # No TAP_ASOS_DAG_PARALLEL: every store at once, each run told it shares the key with 2.
+    assert dag["max_active_tasks"] == 2
     for store, task in (("US", tasks["extract_us"]), ("COM", tasks["extract_com"])):
         assert task["retries"] == 3
         assert task["params"]["store"] == store
         assert task["params"]["environment"] == "dev"
         assert task["rendered"] == (
             f"{sys.executable} orchestrate/elt_run.py run --environment=dev "
-            f"--job=asos-to-s3 --store={store}"
+            f"--job=asos-to-s3 --store={store} --parallel=2"
         )
         assert task["cwd"] == str(ROOT)
 
@@ -129,3 +139,89 @@ def test_each_rendered_task_runs_its_store_against_the_sandbox_and_local_s3(
     for key, (value,) in state.items():
         partitions = value["completed"]["singer_state"]["bookmarks"]["products"]["partitions"]
         assert {p["context"]["store"] for p in partitions} == {key.split(":")[-1].split("/")[0]}
+
+
+# The project's DAG with its retries made immediate: Airflow's dag.test waits out retry_delay.
+IMMEDIATE_RETRIES = """
+import importlib.util
+import os
+from datetime import timedelta
+
+spec = importlib.util.spec_from_file_location("tap_asos_dag", os.environ["TAP_ASOS_DAG_FILE"])
+module = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(module)
+dag = module.dag  # the airflow DAG, found here by the DagBag
+for task in dag.tasks:
+    task.retry_delay = timedelta(0)
+"""
+DAG_TEST = """
+import json
+from airflow.utils.cli import get_bagged_dag
+run = get_bagged_dag(None, "tap_asos_to_s3").test()
+print(json.dumps({ti.task_id: [str(ti.state), ti.try_number] for ti in run.get_task_instances()}))
+"""
+# The "python" of the tasks: counts each attempt; COM stands for an API outage (exit 3), US
+# runs the real elt_run.py, which exits 2 (no TAP_ASOS_API_KEY) before Meltano starts.
+ATTEMPT = """#!/bin/sh
+echo "$*" >> "$ATTEMPTS"
+case "$*" in *--store=COM*) exit 3;; esac
+exec {python} "$@"
+"""
+
+
+def test_exit_2_fails_the_task_at_once_and_exit_3_is_retried(tmp_path: Path) -> None:
+    dags = tmp_path / "dags"
+    dags.mkdir()
+    (dags / "tap_asos_immediate_retries.py").write_text(IMMEDIATE_RETRIES)
+    python = tmp_path / "python"
+    python.write_text(ATTEMPT.format(python=sys.executable))
+    python.chmod(0o755)
+    attempts = tmp_path / "attempts.log"
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("TAP_ASOS", "AIRFLOW"))},
+        "AIRFLOW_HOME": str(tmp_path / "airflow"),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "AIRFLOW__CORE__DAGS_FOLDER": str(dags),
+        "TAP_ASOS_DAG_FILE": str(DAGS / "tap_asos_dag.py"),
+        "TAP_ASOS_PROJECT_DIR": str(ROOT),
+        "TAP_ASOS_ENVIRONMENT": "dev",
+        "TAP_ASOS_DAG_STORES": '["US", "COM"]',
+        "TAP_ASOS_DAG_PARALLEL": "1",
+        "TAP_ASOS_PYTHON": str(python),
+        "ATTEMPTS": str(attempts),
+    }
+    airflow = _airflow_python()
+    for command in (
+        [str(airflow.with_name("airflow")), "db", "migrate"],
+        [str(airflow), "-c", DAG_TEST],
+    ):
+        result = subprocess.run(
+            command, capture_output=True, text=True, env=env, timeout=300, check=False
+        )
+        assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    states = json.loads(result.stdout.strip().splitlines()[-1])
+    # retries=3: COM ran 1 + 3 times; US once, its configuration error not retried.
+    assert states == {"extract_us": ["failed", 1], "extract_com": ["failed", 4]}
+    runs = attempts.read_text().splitlines()
+    assert sorted(runs) == sorted(
+        [
+            f"orchestrate/elt_run.py run --environment=dev --job=asos-to-s3 --store={store} "
+            "--parallel=1"
+            for store in ("US", "COM", "COM", "COM", "COM")
+        ]
+    )
+    assert "elt_run: TAP_ASOS_API_KEY is not set" in result.stdout + result.stderr
+
+
+def test_autosys_profile_tells_each_run_how_many_jobs_share_the_key() -> None:
+    jil = (ROOT / "orchestrate" / "autosys" / "tap_asos.jil").read_text()
+    profile = (ROOT / "orchestrate" / "autosys" / "tap_asos.profile").read_text()
+    # Every command job of the box starts with the box: they all use the key at once.
+    jobs = re.findall(r"insert_job: (\S+)\s+job_type: CMD\nbox_name: TAP_ASOS_BOX\n", jil)
+    commands = re.findall(r"^command: (.*)$", jil, flags=re.MULTILINE)
+    assert len(jobs) == len(commands) >= 2
+    assert all("orchestrate/elt_run.py run " in c and "--parallel" not in c for c in commands)
+    parallel = re.search(r'^export ASOS_KEY_PARALLEL_RUNS="?(\d+)"?$', profile, re.MULTILINE)
+    assert parallel is not None
+    assert int(parallel[1]) == len(jobs)
+    assert re.search(r"^export ASOS_KEY_RATE_PER_SECOND=", profile, re.MULTILINE)

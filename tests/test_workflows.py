@@ -6,8 +6,10 @@ The linters are the ones ``make lint`` runs (scripts/lint-workflows.sh), so ``ma
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
+import sys
 import typing as t
 from pathlib import Path
 
@@ -116,3 +118,47 @@ def test_elt_job_runs_the_entry_point_per_store_with_its_own_concurrency_group()
     assert step["run"].startswith(".venv/bin/python orchestrate/elt_run.py run ")
     assert step["env"]["TAP_ASOS_API_KEY"] == "${{ secrets.TAP_ASOS_API_KEY }}"
     assert step["env"]["MELTANO_STATE_BACKEND_URI"].startswith("s3://${{ vars.ASOS_LAKE_BUCKET }}")
+
+
+def test_elt_matrix_and_each_run_take_the_same_share_of_the_key() -> None:
+    workflow = _workflow("elt.yml")
+    # One workflow run per environment at a time: a second trigger waits, never adds a share.
+    assert workflow["concurrency"] == {
+        "group": "elt-${{ inputs.environment || 'prod' }}",
+        "cancel-in-progress": False,
+    }
+    plan = workflow["jobs"]["plan"]
+    assert plan["outputs"]["parallel"] == "${{ steps.plan.outputs.parallel }}"
+    step = plan["steps"][-1]
+    assert step["env"]["PARALLEL"] == "${{ vars.ASOS_KEY_PARALLEL_RUNS }}"
+    assert '--parallel="$PARALLEL"' in step["run"]
+    # One number, the plan's: how many runs the matrix starts at once and what each divides by.
+    extract = workflow["jobs"]["extract"]
+    share = "${{ needs.plan.outputs.parallel }}"
+    assert extract["strategy"]["max-parallel"] == "${{ fromJSON(needs.plan.outputs.parallel) }}"
+    run = extract["steps"][-1]
+    assert run["env"]["PARALLEL"] == share
+    assert run["run"].endswith('--parallel="$PARALLEL"')
+    assert run["env"]["ASOS_KEY_RATE_PER_SECOND"] == "${{ vars.ASOS_KEY_RATE_PER_SECOND }}"
+
+
+def test_elt_plan_writes_the_parallel_output_the_matrix_reads(tmp_path: Path) -> None:
+    output = tmp_path / "github_output"
+    result = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "orchestrate" / "elt_run.py"),
+            "plan",
+            "--environment=prod",
+            "--parallel=2",
+        ],
+        capture_output=True,
+        text=True,
+        env={"PATH": "/usr/bin:/bin", "GITHUB_OUTPUT": str(output)},
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    written = dict(line.split("=", 1) for line in output.read_text().splitlines())
+    assert written["parallel"] == "2"  # of prod's five stores: the matrix runs 2 at once
+    assert len(json.loads(written["stores"])) > 2
