@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextvars
 import os
 import secrets
+import sys
 import typing as t
 from datetime import datetime, timezone
 from functools import cached_property
@@ -17,8 +18,11 @@ from typing_extensions import override
 
 from target_s3.failures import EXIT_UNEXPECTED, classify_failure
 from target_s3.sinks import S3JsonlSink
+from target_s3.stopping import GracefulInput, wait_until_read
 
 if t.TYPE_CHECKING:
+    from types import FrameType
+
     from target_s3.upload import S3ObjectWriter
 
 DEFAULT_KEY_TEMPLATE = "{prefix}{stream}/dt={date}/{run_id}-{part:05d}.{ext}"
@@ -175,6 +179,28 @@ class TargetS3(Target):
             ext="jsonl.gz" if gzip else "jsonl",
         )
 
+    @override
+    def _handle_termination(self, signum: int, frame: FrameType | None) -> None:
+        # Replaced by GracefulInput while the target listens (see target_s3.stopping);
+        # before that (setting up), a signal stops the target at once.
+        raise SystemExit(128 + signum)
+
+    @override
+    def listen(self, file_input: t.IO[str] | None = None) -> None:
+        # SIGINT/SIGTERM end the input instead of draining inside the handler; the
+        # SDK's end of input then completes every object and emits the last STATE.
+        source = GracefulInput(file_input or self.message_reader.default_input)
+        source.install()
+        try:
+            super().listen(t.cast("t.IO[str]", source))
+        finally:
+            source.uninstall()
+        if source.exit_code is not None:
+            # meltano run stops reading the target's output when the target exits:
+            # the final STATE must have left the pipe by then.
+            wait_until_read(sys.stdout)
+            raise SystemExit(source.exit_code)
+
     def abort_open_uploads(self) -> None:
         """Abort every unfinished object, so a failed run leaves none half-written."""
         for writer in list(self.open_writers):
@@ -187,8 +213,9 @@ class TargetS3(Target):
         # Target.invoke builds the target and listens. If anything fails, the target
         # it built (see __init__) aborts its unfinished uploads, so a failed run leaves
         # no object half-written; a known failure then ends in one line and its exit
-        # code. (SIGTERM is a graceful stop: the SDK drains, i.e. completes, every
-        # object, then emits the final STATE.)
+        # code. (SIGINT/SIGTERM are a graceful stop, see listen: every object is
+        # completed, the final STATE emitted, nothing is left open to abort, then the exit
+        # code is 128 + the signal.)
         built: list[TargetS3] = []
         token = _BUILT.set(built)
         try:
