@@ -39,7 +39,7 @@ LINGER_IDLE_SECONDS = 2.0
 LINGER_MAX_SECONDS = 30.0
 
 
-class _InputEnded(BaseException):  # noqa: N818 - control flow, not an error
+class _InputEnded(BaseException):
     """Raised by the handlers only while a read is blocked (nothing half processed)."""
 
 
@@ -69,10 +69,14 @@ class GracefulInput:
         return None if self.signum is None else 128 + self.signum
 
     def install(self) -> None:
-        """Take over SIGINT, SIGTERM (and SIGALRM for the linger) in the main thread."""
+        """Take SIGINT, SIGTERM and SIGALRM (the linger) until the target takes the first two.
+
+        The SDK installs its own SIGINT/SIGTERM handler when the target is built: the
+        target's ``_handle_termination`` hands the signal to :meth:`on_stop`.
+        """
         for signum, handler in (
-            (signal.SIGINT, self._on_stop),
-            (signal.SIGTERM, self._on_stop),
+            (signal.SIGINT, self.on_stop),
+            (signal.SIGTERM, self.on_stop),
             (signal.SIGALRM, self._on_silence),
         ):
             self._previous[signum] = signal.signal(signum, handler)
@@ -101,7 +105,8 @@ class GracefulInput:
                 self._arm()
             yield line
 
-    def _on_stop(self, signum: int, _frame: FrameType | None) -> None:
+    def on_stop(self, signum: int, _frame: FrameType | None) -> None:
+        """End the input (after the linger); later signals are ignored."""
         if self.signum is not None:
             return  # already stopping: a second signal must not cut the drain short
         self.signum = signum

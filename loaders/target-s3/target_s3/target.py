@@ -181,25 +181,12 @@ class TargetS3(Target):
 
     @override
     def _handle_termination(self, signum: int, frame: FrameType | None) -> None:
-        # Replaced by GracefulInput while the target listens (see target_s3.stopping);
-        # before that (setting up), a signal stops the target at once.
-        raise SystemExit(128 + signum)
-
-    @override
-    def listen(self, file_input: t.IO[str] | None = None) -> None:
-        # SIGINT/SIGTERM end the input instead of draining inside the handler; the
-        # SDK's end of input then completes every object and emits the last STATE.
-        source = GracefulInput(file_input or self.message_reader.default_input)
-        source.install()
-        try:
-            super().listen(t.cast("t.IO[str]", source))
-        finally:
-            source.uninstall()
-        if source.exit_code is not None:
-            # meltano run stops reading the target's output when the target exits:
-            # the final STATE must have left the pipe by then.
-            wait_until_read(sys.stdout)
-            raise SystemExit(source.exit_code)
+        # The SDK drains inside the handler; here the signal ends the input instead
+        # (see target_s3.stopping) and the SDK's end of input drains.
+        source = _INPUT.get()
+        if source is None:
+            raise SystemExit(128 + signum)
+        source.on_stop(signum, frame)
 
     def abort_open_uploads(self) -> None:
         """Abort every unfinished object, so a failed run leaves none half-written."""
@@ -218,8 +205,12 @@ class TargetS3(Target):
         # code is 128 + the signal.)
         built: list[TargetS3] = []
         token = _BUILT.set(built)
+        source = GracefulInput(kwargs.get("file_input") or sys.stdin)
+        input_token = _INPUT.set(source)
+        source.install()
         try:
-            super().invoke(**kwargs)
+            super().invoke(**{**kwargs, "file_input": source})
+            _exit_after_stop(source)
         except BaseException as exc:
             for target in built:
                 target.abort_open_uploads()
@@ -229,9 +220,24 @@ class TargetS3(Target):
             cls.logger.error("%s", failure.message)  # noqa: TRY400
             raise SystemExit(failure.code) from None
         finally:
+            source.uninstall()
+            _INPUT.reset(input_token)
             _BUILT.reset(token)
 
 
+def _exit_after_stop(source: GracefulInput) -> None:
+    """After a stop by signal: exit 128 + its number once the final STATE was read."""
+    if source.exit_code is not None:
+        # meltano run stops reading the target's output when the target exits: the
+        # final STATE must have left the pipe by then.
+        wait_until_read(sys.stdout)
+        raise SystemExit(source.exit_code)
+
+
+# The input of the run under way: a signal ends it (TargetS3._handle_termination).
+_INPUT: contextvars.ContextVar[GracefulInput | None] = contextvars.ContextVar(
+    "target_s3_input", default=None
+)
 # The targets TargetS3.invoke built (Target.invoke does not hand them back).
 _BUILT: contextvars.ContextVar[list[TargetS3] | None] = contextvars.ContextVar(
     "target_s3_built", default=None
