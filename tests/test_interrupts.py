@@ -173,7 +173,9 @@ def test_meltano_run_interrupted_keeps_the_echoed_state_and_the_rerun_skips_thos
         saved = state_file["completed"]["singer_state"]["bookmarks"]["products"]["partitions"]
         finished = {p["context"]["categoryId"] for p in saved if "checked_at" in p}
         assert finished, "no finished partition was saved"
-        first = set(s3_objects(s3_url, BUCKET, "asos/dev/"))
+        before = s3_objects(s3_url, BUCKET, "asos/dev/")
+        first = set(before)
+        read_first = Counter(r["categoryId"] for k in first if "/products/" in k for r in before[k])
         rerun = run_meltano("run", "tap-asos", "target-s3", env=env)
         assert rerun.returncode == 0, rerun.stderr[-3000:]
         landed = s3_objects(s3_url, BUCKET, "asos/dev/")
@@ -183,6 +185,7 @@ def test_meltano_run_interrupted_keeps_the_echoed_state_and_the_rerun_skips_thos
             if "/products/" in key
             for r in landed[key]
         )
-        # A finished partition is checked with one page; only its anchor pair comes again.
-        assert all(again[c] <= 2 for c in finished), {c: again[c] for c in finished}
+        # A finished partition is checked with one page: only the run's Today block and
+        # the anchor pair come again (at-least-once), not the partition.
+        assert all(again[c] * 4 < read_first[c] for c in finished), (again, read_first)
         assert sum(again.values()) > 0
