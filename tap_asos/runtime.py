@@ -1,13 +1,15 @@
 """What a run may send and what it did: :class:`RequestPolicy` and :class:`RunStats`.
 
 Both belong to the tap and are shared by every stream and worker thread: the policy
-holds the client-side rate limit and the request budget across all streams of a run
-(not per stream), the stats count what the run did for its summary, progress lines
-and alerts.
+holds the client-side rate limit, the request budget and the stop on SIGINT/SIGTERM
+across all streams of a run (not per stream), the stats count what the run did for its
+summary, progress lines and alerts.
 """
 
 from __future__ import annotations
 
+import logging
+import signal
 import threading
 import time
 from collections import Counter
@@ -16,10 +18,21 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Mapping
+    from types import FrameType
+
+logger = logging.getLogger("tap-asos")
 
 
 class RequestBudgetExhaustedError(Exception):
     """Raised before a request that would exceed the configured ``max_requests``."""
+
+
+class RunStoppedError(RequestBudgetExhaustedError):
+    """Raised before a request once the run was told to stop (SIGINT, SIGTERM).
+
+    A budget of its own kind: every place that ends a partition cleanly at the budget
+    (its bookmark kept, so it is read again next run) ends it the same way here.
+    """
 
 
 class RateLimiter:
@@ -38,9 +51,14 @@ class RateLimiter:
         self._tokens = self.capacity
         self._updated = time.monotonic()
         self._lock = threading.Lock()
+        self._woken = threading.Event()
+
+    def wake(self) -> None:
+        """End every wait now and from now on (the run is stopping)."""
+        self._woken.set()
 
     def acquire(self) -> float:
-        """Block until a request may be sent; return the seconds waited."""
+        """Block until a request may be sent, or :meth:`wake`; return the seconds waited."""
         if self.rate <= 0:
             return 0.0
         waited = 0.0
@@ -53,7 +71,8 @@ class RateLimiter:
                     self._tokens -= 1
                     return waited
                 delay = (1 - self._tokens) / self.rate
-            time.sleep(delay)
+            if self._woken.wait(delay):
+                return waited
             waited += delay
 
     def pause(self, seconds: float) -> None:
@@ -182,22 +201,66 @@ class RequestPolicy:
         self.stats = stats
         self.max_requests = max_requests
         self.limiter = RateLimiter(requests_per_second)
+        # True once no request may leave: the budget is spent, or the run was stopped.
         self.budget_exhausted = False
+        self.stop_signal: int | None = None
         self._lock = threading.Lock()
+
+    @property
+    def exit_code(self) -> int | None:
+        """128 + the stop signal's number (130 SIGINT, 143 SIGTERM); None: not stopped."""
+        return None if self.stop_signal is None else 128 + self.stop_signal
+
+    def stop(self, signum: int) -> None:
+        """Send no further request: the run ends as at its budget, its state emitted."""
+        with self._lock:
+            if self.stop_signal is None:
+                self.stop_signal = signum
+            self.budget_exhausted = True
+        self.limiter.wake()
+
+    def stop_on_signals(self) -> None:
+        """Make SIGINT and SIGTERM stop the run gracefully (main thread only).
+
+        Replaces the SDK's handler, which writes the state and exits 0 from inside the
+        handler, i.e. at any point of the sync: in the middle of writing a record
+        whose write the signal interrupted, or of the buffered writer's flush.
+        """
+        signal.signal(signal.SIGINT, self._on_signal)
+        signal.signal(signal.SIGTERM, self._on_signal)
+
+    def _on_signal(self, signum: int, _frame: FrameType | None) -> None:
+        name = signal.Signals(signum).name
+        if self.stop_signal is None:
+            logger.warning(
+                "%s received: stopping. No new request is sent; the requests in flight "
+                "end, then the state of every finished partition is emitted and the run "
+                "exits %d. The next run reads the unfinished partitions again.",
+                name,
+                128 + signum,
+            )
+        self.stop(signum)
 
     def take_request_slot(self, stream: str = "") -> None:
         """Count one request against the budget, then wait for the rate limiter.
 
         Raises:
             RequestBudgetExhaustedError: if ``max_requests`` requests were already sent.
+            RunStoppedError: once the run was stopped (before or during the wait).
         """
         with self._lock:
+            if self.stop_signal is not None:
+                msg = f"the run was stopped by {signal.Signals(self.stop_signal).name}"
+                raise RunStoppedError(msg)
             if self.max_requests and self.stats.requests >= self.max_requests:
                 self.budget_exhausted = True
                 msg = f"request budget of {self.max_requests} requests reached"
                 raise RequestBudgetExhaustedError(msg)
             self.stats.count_request(stream)
         self.limiter.acquire()
+        if self.stop_signal is not None:
+            msg = f"the run was stopped by {signal.Signals(self.stop_signal).name}"
+            raise RunStoppedError(msg)
 
     def pause(self, seconds: float) -> None:
         """Send nothing for ``seconds`` (the gateway said 429)."""

@@ -14,7 +14,12 @@ and each would make the target re-validate and (for some) flush.
 
 from __future__ import annotations
 
+import errno
+import fcntl
+import struct
 import sys
+import termios
+import time
 import typing as t
 
 from singer_sdk.contrib.msgspec import MsgSpecWriter
@@ -52,3 +57,31 @@ class BufferedMsgSpecWriter(MsgSpecWriter):
         sys.stdout.buffer.write(self._pending)
         sys.stdout.flush()
         self._pending.clear()
+
+    def wait_until_read(self, timeout: float = 5.0) -> None:
+        """Flush, then wait until the reader of stdout (a pipe) has taken everything.
+
+        ``meltano run`` stops forwarding a tap's output the moment the tap exits when
+        it terminates a pipeline (SIGINT, SIGTERM): the final STATE must have left the
+        pipe before the tap exits. Not a pipe (a file, a terminal): returns at once.
+        """
+        self.flush()
+        stdout = sys.stdout.buffer
+        try:
+            if stdout.isatty():
+                return
+            fd = stdout.fileno()
+        except (AttributeError, ValueError, OSError):  # no file descriptor (tests)
+            return
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                raw = fcntl.ioctl(fd, termios.FIONREAD, struct.pack("i", 0))
+            except OSError as exc:
+                if exc.errno in {errno.ENOTTY, errno.EINVAL, errno.EBADF}:
+                    return
+                raise
+            if not struct.unpack("i", raw)[0]:
+                time.sleep(0.05)  # the reader's event loop hands the line on
+                return
+            time.sleep(0.01)

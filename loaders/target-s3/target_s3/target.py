@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextvars
 import os
 import secrets
+import sys
 import typing as t
 from datetime import datetime, timezone
 from functools import cached_property
@@ -18,8 +19,11 @@ from typing_extensions import override
 
 from target_s3.failures import EXIT_UNEXPECTED, BucketError, classify_failure
 from target_s3.sinks import S3JsonlSink
+from target_s3.stopping import GracefulInput, wait_until_read
 
 if t.TYPE_CHECKING:
+    from types import FrameType
+
     from target_s3.upload import S3ObjectWriter
 
 DEFAULT_KEY_TEMPLATE = "{prefix}{stream}/dt={date}/{run_id}-{part:05d}.{ext}"
@@ -212,6 +216,15 @@ class TargetS3(Target):
             ext="jsonl.gz" if gzip else "jsonl",
         )
 
+    @override
+    def _handle_termination(self, signum: int, frame: FrameType | None) -> None:
+        # The SDK drains inside the handler; here the signal ends the input instead
+        # (see target_s3.stopping) and the SDK's end of input drains.
+        source = _INPUT.get()
+        if source is None:
+            raise SystemExit(128 + signum)
+        source.on_stop(signum, frame)
+
     def abort_open_uploads(self) -> None:
         """Abort every unfinished object, so a failed run leaves none half-written."""
         for writer in list(self.open_writers):
@@ -224,12 +237,17 @@ class TargetS3(Target):
         # Target.invoke builds the target and listens. If anything fails, the target
         # it built (see __init__) aborts its unfinished uploads, so a failed run leaves
         # no object half-written; a known failure then ends in one line and its exit
-        # code. (SIGTERM is a graceful stop: the SDK drains, i.e. completes, every
-        # object, then emits the final STATE.)
+        # code. (SIGINT/SIGTERM are a graceful stop, see listen: every object is
+        # completed, the final STATE emitted, nothing is left open to abort, then the exit
+        # code is 128 + the signal.)
         built: list[TargetS3] = []
         token = _BUILT.set(built)
+        source = GracefulInput(kwargs.get("file_input") or sys.stdin)
+        input_token = _INPUT.set(source)
+        source.install()
         try:
-            super().invoke(**kwargs)
+            super().invoke(**{**kwargs, "file_input": source})
+            _exit_after_stop(source)
         except BaseException as exc:
             for target in built:
                 target.abort_open_uploads()
@@ -239,9 +257,24 @@ class TargetS3(Target):
             cls.logger.error("%s", failure.message)  # noqa: TRY400
             raise SystemExit(failure.code) from None
         finally:
+            source.uninstall()
+            _INPUT.reset(input_token)
             _BUILT.reset(token)
 
 
+def _exit_after_stop(source: GracefulInput) -> None:
+    """After a stop by signal: exit 128 + its number once the final STATE was read."""
+    if source.exit_code is not None:
+        # meltano run stops reading the target's output when the target exits: the
+        # final STATE must have left the pipe by then.
+        wait_until_read(sys.stdout)
+        raise SystemExit(source.exit_code)
+
+
+# The input of the run under way: a signal ends it (TargetS3._handle_termination).
+_INPUT: contextvars.ContextVar[GracefulInput | None] = contextvars.ContextVar(
+    "target_s3_input", default=None
+)
 # The targets TargetS3.invoke built (Target.invoke does not hand them back).
 _BUILT: contextvars.ContextVar[list[TargetS3] | None] = contextvars.ContextVar(
     "target_s3_built", default=None
