@@ -414,3 +414,6 @@ class _TapRuntime(t.Protocol):
 
     def flush_output(self) -> None:
         """Write out buffered Singer messages."""
+
+    def write_state_now(self) -> None:
+        """Write a STATE message of the tap's state as it stands (after its records)."""

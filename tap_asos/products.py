@@ -285,6 +285,7 @@ class Products(AsosStream):
                 state.setdefault("costs", {})[cost_key] = cost
             if self.full_table:
                 state["snapshot_at"] = snapshot_at
+            self.tap_runtime.write_state_now()
 
         self._partition_done(context, move_bookmark)
 

@@ -117,6 +117,9 @@ class TapAsos(Tap):
             raise PlanPrintedError
         if int(self.config["max_requests"]):
             announce_budget(self)
+        # Ctrl-C or SIGTERM (an Airflow kill, a CI cancel): no new request; finished
+        # partitions keep their state, which is written before the tap exits.
+        self.request_policy.stop_on_signals()
         self.progress.start()
 
     def end(self, failure: str | None) -> None:
@@ -133,6 +136,16 @@ class TapAsos(Tap):
         """Write out the records the buffered writer holds (see ``AsosStream.log_sync_costs``)."""
         if isinstance(self.message_writer, BufferedMsgSpecWriter):
             self.message_writer.flush()
+
+    def write_state_now(self) -> None:
+        """Write a STATE message of the tap's state now.
+
+        A finished partition's bookmark then reaches the loader (and Meltano) at once,
+        not only with the next 500 records or the stream's end, so an interrupted run
+        keeps it (Meltano keeps only the state echoed before a stop).  The writer keeps
+        message order: the records it covers were written before.
+        """
+        self.state_writer.write_state(self.state)
 
     @override
     def discover_streams(self) -> list[AsosStream]:
@@ -232,14 +245,12 @@ class TapAsos(Tap):
         summary = {
             "run_started_at": self.run_started_at.isoformat(),
             "duration_seconds": round(time.monotonic() - self._monotonic_start, 3),
-            "status": "failed"
-            if failure
-            else ("stopped_at_budget" if self.request_policy.budget_exhausted else "succeeded"),
+            "status": self._status(failure),
             **self.stats.summary(),
             "budget_exhausted": self.request_policy.budget_exhausted,
         }
         emit_summary(summary)
-        if self.request_policy.budget_exhausted:
+        if self.request_policy.budget_exhausted and self.request_policy.stop_signal is None:
             self.logger.warning(
                 "Stopped early: max_requests=%s reached. State is saved; the next run "
                 "resumes the unfinished partitions.",
@@ -251,6 +262,14 @@ class TapAsos(Tap):
         )
         if url and reasons:
             send_alert(str(url), reasons, summary)
+
+    def _status(self, failure: str | None) -> str:
+        """The run's status in the summary."""
+        if self.request_policy.stop_signal is not None:
+            return "interrupted"  # by SIGINT or SIGTERM; finished partitions kept
+        if failure:
+            return "failed"
+        return "stopped_at_budget" if self.request_policy.budget_exhausted else "succeeded"
 
     @override
     @classmethod
@@ -301,7 +320,14 @@ class TapAsos(Tap):
         finally:
             _COMMAND_RUN.reset(token)
         if run.tap is not None:
+            stopped = run.tap.request_policy.exit_code
+            if stopped is not None:
+                failure = None  # what the stop interrupted is not a failure of its own
             run.tap.end(failure.message if failure else None)
+            if stopped is not None:
+                if isinstance(run.tap.message_writer, BufferedMsgSpecWriter):
+                    run.tap.message_writer.wait_until_read()
+                raise SystemExit(stopped)
         if failure:
             raise SystemExit(failure.code)
 
