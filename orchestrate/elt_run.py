@@ -56,6 +56,8 @@ KEY_RATE, PARALLEL_RUNS = "ASOS_KEY_RATE_PER_SECOND", "ASOS_KEY_PARALLEL_RUNS"
 RUN_RATE = "TAP_ASOS_REQUESTS_PER_SECOND"
 DEFAULT_RATE = 1.0  # the tap's default requests_per_second
 JOB_NAME = re.compile(r"Running job with name '([^']+)'")
+LOADER = "target-s3"
+LOADER_EXIT = re.compile(r"\(exit (\d+)\)$")  # the loader's failure line ends with its code
 
 
 class UsageError(Exception):
@@ -268,6 +270,10 @@ class Outcome:
             self.summary = json.JSONDecoder().raw_decode(text)[0]
         if isinstance(entry.get("exit_codes"), dict):
             self.exit_codes.update(entry["exit_codes"])
+        elif entry.get("string_id") == LOADER and (code := LOADER_EXIT.search(event)):
+            # Meltano may not report the loader's code (it stops on the tap's broken
+            # pipe): the loader's failure line carries it.
+            self.exit_codes.setdefault("loaders", int(code[1]))
         if match := JOB_NAME.search(event):
             self.state_id = match[1]
         name = entry.get("string_id") or "meltano"

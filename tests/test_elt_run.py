@@ -256,7 +256,7 @@ def test_run_fails_with_the_taps_exit_code_and_says_what_to_do(
     no_bucket = _run({**base, **wrong_bucket}, "--store=US")
     assert no_bucket.returncode == 2, no_bucket.stderr[-4000:]  # the loader's code
     assert "exit 2: configuration error" in no_bucket.stdout
-    assert "NoSuchBucket" in no_bucket.stdout + no_bucket.stderr
+    assert "Bucket 'no-such-lake' does not exist" in no_bucket.stdout + no_bucket.stderr
 
     missing = {k: v for k, v in base.items() if k != "TAP_ASOS_API_KEY"}
     no_key = _run(missing, "--store=US")

@@ -254,7 +254,9 @@ class TargetS3(Target):
             failure = classify_failure(exc)
             if not isinstance(exc, Exception) or failure.code == EXIT_UNEXPECTED:
                 raise
-            cls.logger.error("%s", failure.message)  # noqa: TRY400
+            # The code in the line too: a pipeline that stops on the loader's failure
+            # (Meltano, when the tap then breaks its pipe) may not report it.
+            cls.logger.error("%s (exit %d)", failure.message, failure.code)  # noqa: TRY400
             raise SystemExit(failure.code) from None
         finally:
             source.uninstall()
