@@ -14,7 +14,7 @@ from typing_extensions import override
 from tap_asos import schemas
 from tap_asos.arrivals import ArrivalScan, Bookmark
 from tap_asos.categories import leaf_category_ids
-from tap_asos.children import ChildBatches
+from tap_asos.children import ChildBatches, for_children
 from tap_asos.client import CATEGORIES_PATH, MAX_STOCK_PRICE_IDS, AsosAPIError, AsosStream
 from tap_asos.failures import ConfigurationError
 from tap_asos.feeds import FeedNotFoundError, find_feeds, new_in_lists
@@ -255,7 +255,7 @@ class Products(AsosStream):
         listed = self._feed_listed.setdefault(store, set()) if feed and self.full_table else None
         for record in reader.records():
             record.update(extra, snapshotAt=snapshot_at)
-            self._child_ids = _for_children(record, scan, listed)
+            self._child_ids = for_children(record, scan, listed)
             yield record
             if self.request_policy.budget_exhausted:  # children of what follows could not come
                 break
@@ -430,25 +430,3 @@ class Products(AsosStream):
 
     # The product being emitted: id, whether it goes to the children, position, scan.
     _child_ids: tuple[int, bool, int | None, ArrivalScan] | None = None
-
-
-def _for_children(
-    record: Record, scan: ArrivalScan, listed: set[int] | None
-) -> tuple[int, bool, int | None, ArrivalScan]:
-    """The product about to be emitted, as :meth:`Products.generate_child_contexts` needs it.
-
-    The first anchor of the stop pair is emitted in case it came back in stock; it is
-    almost always an old product, so it costs no detail or stock call.  Nor does what
-    the last run sent to the children from its Today block, which this run reads again
-    (the at-least-once overlap).
-    """
-    product_id = int(record["id"])
-    if listed is not None:
-        listed.add(product_id)
-    if scan.everything:
-        # A snapshot fetches every product's children (a price history); its head block
-        # is kept all the same, so that the next snapshot's audit does not count it.
-        scan.note_sent(record.get("position"), product_id)
-        return product_id, True, None, scan
-    include = product_id != scan.stop_anchor and product_id not in scan.bookmark.fetched
-    return product_id, include, record.get("position"), scan

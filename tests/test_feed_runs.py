@@ -95,3 +95,35 @@ def _misses(caplog: pytest.LogCaptureFixture) -> int:
         for r in caplog.records
         if "in none of the store's arrival feeds" in r.getMessage()
     )
+
+
+def test_state_of_the_per_leaf_release_upgrades_with_no_arrival_lost(
+    make_sandbox: Callable[..., SandboxServer],
+) -> None:
+    """Per-leaf state without feed bookmarks upgrades with no arrival lost.
+
+    One leaf run (and the feeds' first read), then the feeds; every arrival of both days
+    is emitted.
+    """
+    server = make_sandbox(products=2000, restocks_per_day=2)
+    config = tap_config(server.url, server.api_key)
+    catalog = catalog_for(config, select=["products"])
+    feeds = {27108, 27110, 17204, 17010}
+    old = run_tap({**config, "read_feeds": False}, catalog=catalog).final_state
+    partitions = old["bookmarks"]["products"]["partitions"]
+    partitions[:] = [p for p in partitions if p["context"]["categoryId"] not in feeds]
+    for day in (1, 2):
+        before = catalog_truth(server)
+        server.advance(1)
+        seen = _by_path(server)
+        result = run_tap(config, catalog=catalog, state=old)
+        old = result.final_state
+        emitted = {r["id"] for r in result.records["products"]}
+        assert _ids(catalog_truth(server) - before) <= emitted, f"day {day}"
+        listed = {r["categoryId"] for r in result.records["products"]}
+        if day == 1:  # the upgrade run: every leaf from its bookmark, the feeds whole
+            assert listed - feeds
+            assert _by_path(server)[LIST] - seen[LIST] > 2 * len(feeds)
+        else:  # from then on, the feeds
+            assert listed <= feeds
+            assert _by_path(server)[LIST] - seen[LIST] <= 2 * len(feeds)
