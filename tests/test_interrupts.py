@@ -13,6 +13,7 @@ bookmark writer then hits a closed database session, ``DetachedInstanceError``).
 from __future__ import annotations
 
 import json
+import select
 import os
 import signal
 import subprocess
@@ -71,7 +72,13 @@ def _stop_target_midway(tmp_path: Path, signals: list[signal.Signals]) -> int:
         wait_until_read(target.stdin, timeout=60)  # the target is reading its input
         for sig in signals:
             target.send_signal(sig)
-        state_line = target.stdout.readline()  # the stdin pipe stays open, as in meltano
+        # The stdin pipe stays open, as in meltano; a target that never answers fails
+        # the test within a minute instead of hanging it.
+        ready, _, _ = select.select([target.stdout], [], [], 60)
+        if not ready:
+            target.kill()
+            pytest.fail("the target sent no STATE within 60 s of the stop signal")
+        state_line = target.stdout.readline()
         # When the STATE arrives, the records it covers are already whole on S3.
         landed = s3_objects(s3_url, BUCKET, "stop/")
         code = target.wait(timeout=60)

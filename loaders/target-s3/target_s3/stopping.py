@@ -7,11 +7,15 @@ run`` then sends SIGTERM to both plugins as well) re-enters it, raising ``System
 in the middle of the first drain, whose uploads are then aborted: the run kept
 nothing, and no STATE left the target.
 
-Here the signal only ends the *input*: while the target is blocked reading a line,
-the read is interrupted; while it is processing one, the input ends after it. The
-SDK's ordinary end of input follows: every sink is drained (each object completed on
-S3), then the latest STATE received is emitted, a STATE that covers only records read
-before it. Further signals are ignored.
+Here the signal only ends the *input*: the input is read by polling its file
+descriptor (``select``, every ``POLL_SECONDS``), so the reading loop sees a stop within
+that time wherever the signal was delivered.  (A process-directed signal may land on a
+worker thread, the S3 uploads', and then never interrupts the main thread's blocking
+read: Python runs the handler only once the main thread runs again, which an open,
+silent pipe never lets it do.  An earlier version that relied on the interruption hung
+so, now and then.)  The SDK's ordinary end of input follows: every sink is drained (each
+object completed on S3), then the latest STATE received is emitted, a STATE that covers
+only records read before it.  Further signals are ignored.
 
 After a signal the input is still read while it keeps coming (``linger_idle_seconds``
 of silence ends it, ``linger_max_seconds`` at most): the tap, told to stop as well,
@@ -24,6 +28,8 @@ from __future__ import annotations
 
 import errno
 import fcntl
+import os
+import select
 import signal
 import struct
 import sys
@@ -37,10 +43,8 @@ if t.TYPE_CHECKING:
 
 LINGER_IDLE_SECONDS = 2.0
 LINGER_MAX_SECONDS = 30.0
-
-
-class _InputEnded(BaseException):
-    """Raised by the handlers only while a read is blocked (nothing half processed)."""
+POLL_SECONDS = 0.2
+CHUNK_BYTES = 1 << 16
 
 
 class GracefulInput:
@@ -58,9 +62,8 @@ class GracefulInput:
         self.linger_idle = linger_idle_seconds
         self.linger_max = linger_max_seconds
         self.signum: int | None = None
-        self._reading = False
-        self._over = False
         self._deadline = 0.0
+        self._last_input = 0.0
         self._previous: dict[int, t.Any] = {}
 
     @property
@@ -69,69 +72,68 @@ class GracefulInput:
         return None if self.signum is None else 128 + self.signum
 
     def install(self) -> None:
-        """Take SIGINT, SIGTERM and SIGALRM (the linger) until the target takes the first two.
+        """Take SIGINT and SIGTERM until the target takes them.
 
         The SDK installs its own SIGINT/SIGTERM handler when the target is built: the
         target's ``_handle_termination`` hands the signal to :meth:`on_stop`.
         """
-        for signum, handler in (
-            (signal.SIGINT, self.on_stop),
-            (signal.SIGTERM, self.on_stop),
-            (signal.SIGALRM, self._on_silence),
-        ):
-            self._previous[signum] = signal.signal(signum, handler)
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            self._previous[signum] = signal.signal(signum, self.on_stop)
 
     def uninstall(self) -> None:
         """Give the signals back to their earlier handlers."""
-        signal.setitimer(signal.ITIMER_REAL, 0)
         for signum, handler in self._previous.items():
             signal.signal(signum, handler)
         self._previous.clear()
 
     def __iter__(self) -> Iterator[str]:
-        """Each line; ends at EOF or after a stop."""
-        while not self._over:
-            # The handlers raise only between these two assignments: a line is either
-            # read whole and processed, or not taken at all.
-            try:
-                self._reading = True
-                line = self.source.readline()
-                self._reading = False
-            except _InputEnded:
+        """Each line; ends at EOF or after a stop (and its linger)."""
+        try:
+            fd = self.source.fileno()
+        except (AttributeError, ValueError, OSError):  # not a file: an in-memory input
+            for line in self.source:
+                yield line
+                if self._stopped():
+                    return
+            return
+        pending = b""
+        while True:
+            while (end := pending.find(b"\n")) >= 0:
+                raw, pending = pending[: end + 1], pending[end + 1 :]
+                yield raw.decode("utf-8")
+            if self._stopped():
                 return
-            if not line:
+            ready, _, _ = select.select([fd], [], [], POLL_SECONDS)
+            if not ready:
+                continue
+            chunk = os.read(fd, CHUNK_BYTES)
+            if not chunk:
+                if pending:
+                    yield pending.decode("utf-8")
                 return
-            if self.signum is not None:
-                self._arm()
-            yield line
+            self._last_input = time.monotonic()
+            pending += chunk
 
     def on_stop(self, signum: int, _frame: FrameType | None) -> None:
         """End the input (after the linger); later signals are ignored."""
         if self.signum is not None:
             return  # already stopping: a second signal must not cut the drain short
+        now = time.monotonic()
+        self._deadline = now + self.linger_max
+        self._last_input = now
         self.signum = signum
-        self._deadline = time.monotonic() + self.linger_max
         sys.stderr.write(
             f"Received {signal.Signals(signum).name}: reading what the tap still sends "
             f"(until {self.linger_idle:g} s of silence), then completing every object "
             "and emitting the last STATE received.\n"
         )
-        self._arm()
 
-    def _arm(self) -> None:
-        left = self._deadline - time.monotonic()
-        if left <= 0:
-            self._end()
-            return
-        signal.setitimer(signal.ITIMER_REAL, min(self.linger_idle, left))
-
-    def _on_silence(self, _signum: int, _frame: FrameType | None) -> None:
-        self._end()
-
-    def _end(self) -> None:
-        self._over = True
-        if self._reading:
-            raise _InputEnded
+    def _stopped(self) -> bool:
+        """A stop was asked, and the input has been silent long enough (or the linger is up)."""
+        if self.signum is None:
+            return False
+        now = time.monotonic()
+        return now - self._last_input >= self.linger_idle or now >= self._deadline
 
 
 def wait_until_read(stream: t.IO[t.Any], timeout: float = 5.0) -> None:
