@@ -245,3 +245,110 @@ def test_the_eta_in_progress_lines_is_a_positive_time_that_shrinks(
     assert shrinking == sorted(shrinking, reverse=True)
     assert len(set(shrinking)) == len(shrinking)
     assert all(eta > 0 for eta in shrinking)
+
+
+# --- child streams and state ------------------------------------------------------------
+
+DETAIL = "/products/v3/detail"
+CATEGORY = 8799
+
+
+def _records(stdout: str) -> list[dict[str, t.Any]]:
+    return [json.loads(line) for line in stdout.splitlines() if line.strip()]
+
+
+def test_a_product_whose_detail_answers_404_is_skipped_and_the_run_goes_on(
+    make_sandbox: Callable[..., SandboxServer],
+    gateway: Callable[[str, Rule], Gateway],
+    tmp_path: Path,
+) -> None:
+    server = make_sandbox(products=300)
+    listed = listed_ids(server.url, server.api_key, "US", CATEGORY)
+    assert len(listed) > 10
+    gone = listed[3]
+
+    def rule(path: str, query: dict[str, list[str]]) -> Answer | None:
+        if path == DETAIL and query.get("id") == [str(gone)]:
+            return 404, {}, {"message": "Product not found"}
+        return None
+
+    front = gateway(server.url, rule)
+    config = tap_config(
+        front.url, server.api_key, category_ids=[CATEGORY], max_products_per_partition=10
+    )
+    catalog = tmp_path / "catalog.json"
+    selected = ["products", "product_details", "stock_prices"]
+    catalog.write_text(json.dumps(catalog_for(config, select=selected)))
+    result = run_cli(config, tmp_path, "--catalog", str(catalog))
+    assert result.returncode == 0, result.stderr[-3000:]
+    messages = _records(result.stdout)
+    emitted = {
+        name: [m["record"] for m in messages if m["type"] == "RECORD" and m["stream"] == name]
+        for name in selected
+    }
+    products = [r["id"] for r in emitted["products"]]
+    assert gone in products
+    assert len(products) == 10
+    assert sorted(r["id"] for r in emitted["product_details"]) == sorted(set(products) - {gone})
+    # Stock prices come in batches of ids: the gone product's batch was not lost.
+    assert sorted(r["productId"] for r in emitted["stock_prices"]) == sorted(products)
+    assert [line for line in result.stderr.splitlines() if f"Product {gone} " in line]
+    assert messages[-1]["type"] == "STATE"
+
+
+def _finished(state: dict[str, t.Any]) -> set[tuple[str, int]]:
+    """The products partitions a STATE claims finished: the tap's bookmark, ``checked_at``.
+
+    (The SDK's own ``replication_key_value`` is set when a partition's listing ends, before
+    its last children ran; the tap reads a partition from ``checked_at`` and its anchors.)
+    """
+    partitions = state.get("bookmarks", {}).get("products", {}).get("partitions", [])
+    return {
+        (p["context"]["store"], p["context"]["categoryId"]) for p in partitions if p.get("checked_at")
+    }
+
+
+def test_a_state_never_reaches_the_target_before_the_records_it_covers(
+    make_sandbox: Callable[..., SandboxServer], tmp_path: Path
+) -> None:
+    # The real command (its buffered writer on a real stdout); small child batches, so
+    # that batches of ids straddle partitions and several STATEs interleave with records.
+    server = make_sandbox(products=300)
+    config = tap_config(
+        server.url, server.api_key, id_batch_size=7, max_products_per_partition=25
+    )
+    catalog = tmp_path / "catalog.json"
+    selected = ["products", "product_details", "stock_prices"]
+    catalog.write_text(json.dumps(catalog_for(config, select=selected)))
+    result = run_cli(config, tmp_path, "--catalog", str(catalog))
+    assert result.returncode == 0, result.stderr[-3000:]
+    messages = _records(result.stdout)
+    # Where each partition is first claimed finished; where each record was written.
+    claimed: dict[tuple[str, int], int] = {}
+    for index, message in enumerate(messages):
+        if message["type"] == "STATE":
+            for partition in _finished(message["value"]):
+                claimed.setdefault(partition, index)
+    members: dict[tuple[str, int], list[tuple[int, int]]] = {}
+    child_at: dict[str, dict[tuple[str, int], int]] = {"product_details": {}, "stock_prices": {}}
+    for index, message in enumerate(messages):
+        if message["type"] != "RECORD":
+            continue
+        record = message["record"]
+        if message["stream"] == "products":
+            key = (record["store"], record["categoryId"])
+            members.setdefault(key, []).append((index, record["id"]))
+        else:
+            product = record["id" if message["stream"] == "product_details" else "productId"]
+            child_at[message["stream"]].setdefault((record["store"], product), index)
+    assert len(claimed) > 5
+    assert set(members) <= set(claimed)  # every partition with products ends finished
+    states = sum(m["type"] == "STATE" for m in messages)
+    assert states > len(claimed)  # the check sees STATEs among records, not one at the end
+    for (store, category), state_at in claimed.items():
+        for record_at, product in members.get((store, category), []):
+            assert record_at < state_at, f"product {product} after its partition's STATE"
+            for stream, seen in child_at.items():
+                assert seen[(store, product)] < state_at, (
+                    f"{stream} of product {product} (category {category}) after the STATE"
+                )
