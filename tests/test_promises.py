@@ -304,7 +304,9 @@ def _finished(state: dict[str, t.Any]) -> set[tuple[str, int]]:
     """
     partitions = state.get("bookmarks", {}).get("products", {}).get("partitions", [])
     return {
-        (p["context"]["store"], p["context"]["categoryId"]) for p in partitions if p.get("checked_at")
+        (p["context"]["store"], p["context"]["categoryId"])
+        for p in partitions
+        if p.get("checked_at")
     }
 
 
@@ -314,9 +316,7 @@ def test_a_state_never_reaches_the_target_before_the_records_it_covers(
     # The real command (its buffered writer on a real stdout); small child batches, so
     # that batches of ids straddle partitions and several STATEs interleave with records.
     server = make_sandbox(products=300)
-    config = tap_config(
-        server.url, server.api_key, id_batch_size=7, max_products_per_partition=25
-    )
+    config = tap_config(server.url, server.api_key, id_batch_size=7, max_products_per_partition=25)
     catalog = tmp_path / "catalog.json"
     selected = ["products", "product_details", "stock_prices"]
     catalog.write_text(json.dumps(catalog_for(config, select=selected)))
