@@ -46,6 +46,8 @@ class Gateway:
         self.upstream = upstream
         self.rule = rule
         self.seen: list[tuple[float, str]] = []  # (time.monotonic(), path) per request
+        self.in_flight: dict[str, int] = {}
+        self.peak: dict[str, int] = {}  # most requests of a path in flight at once
         self._lock = threading.Lock()
         gateway = self
 
@@ -54,6 +56,10 @@ class Gateway:
                 """Quiet."""
 
             def do_GET(self) -> None:
+                gateway.handle(self)
+
+            def do_POST(self) -> None:  # a webhook: answered by the rule only
+                self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 gateway.handle(self)
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
@@ -65,6 +71,15 @@ class Gateway:
         with self._lock:
             self.seen.append((time.monotonic(), url.path))
             answer = self.rule(url.path, parse_qs(url.query))
+            now = self.in_flight[url.path] = self.in_flight.get(url.path, 0) + 1
+            self.peak[url.path] = max(self.peak.get(url.path, 0), now)
+        try:
+            self._answer(handler, answer)
+        finally:
+            with self._lock:
+                self.in_flight[url.path] -= 1
+
+    def _answer(self, handler: BaseHTTPRequestHandler, answer: Answer | None) -> None:
         if answer is None:
             headers = {k: v for k in FORWARDED if (v := handler.headers.get(k)) is not None}
             request = urllib.request.Request(self.upstream + handler.path, headers=headers)  # noqa: S310
