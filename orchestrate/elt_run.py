@@ -257,6 +257,12 @@ class Outcome:
         self.state_id = ""
 
     def read(self, line: str, secret: str) -> str:
+        """Take what matters from one log line; return it rendered, ``secret`` masked."""
+        rendered = self._render(line)
+        # Every line, JSON or not (a plugin's traceback is plain text).
+        return rendered.replace(secret, "***") if len(secret) >= 4 else rendered  # noqa: PLR2004
+
+    def _render(self, line: str) -> str:
         """Take what matters from one JSON log line; return it rendered for people."""
         try:
             entry = json.loads(line)
@@ -285,10 +291,9 @@ class Outcome:
                 if k in {"exit_codes", "err", "success", "duration_seconds", "state_id"}
             }
             extra = "".join(f" {k}={v}" for k, v in shown.items())
-        rendered = (
+        return (
             f"{entry.get('timestamp', '')} [{entry.get('level', ''):<7}] {name:<12} {event}{extra}"
         )
-        return rendered.replace(secret, "***") if len(secret) >= 4 else rendered  # noqa: PLR2004
 
     def exit_code(self, returncode: int) -> int:
         """The tap's code when it failed with 2 or 3, else the loader's, else 1."""

@@ -210,7 +210,9 @@ class AsosStream(RESTStream[t.Any]):
             message = self._api_message(response)
             if _QUOTA_MARKER in message.lower():
                 raise AsosAPIError(self._error_text(response, message), status)
-            self.request_policy.pause(self._retry_after(response))
+            self.request_policy.pause(
+                min(self._retry_after(response), float(self.config["backoff_max_seconds"]))
+            )
             raise RetriableAPIError(self._error_text(response, message), response)
         if status >= HTTPStatus.INTERNAL_SERVER_ERROR:
             raise RetriableAPIError(
@@ -278,7 +280,8 @@ class AsosStream(RESTStream[t.Any]):
     @override
     def backoff_wait_generator(self) -> Generator[float, t.Any, None]:
         # backoff sends each caught exception in; a 429 waits what the gateway asks
-        # (or ~1 s), anything else waits backoff_factor * 2**attempt, capped.
+        # (or ~1 s), anything else waits backoff_factor * 2**attempt; both capped at
+        # backoff_max_seconds ("the longest wait between two retries").
         factor = float(self.config["backoff_factor"])
         cap = float(self.config["backoff_max_seconds"])
         attempt = 0
@@ -290,7 +293,7 @@ class AsosStream(RESTStream[t.Any]):
                 isinstance(response, requests.Response)
                 and response.status_code == HTTPStatus.TOO_MANY_REQUESTS
             ):
-                wait = self._retry_after(response)
+                wait = min(self._retry_after(response), cap)
             else:
                 wait = min(factor * 2 ** min(attempt - 1, 16), cap)
             exception = yield wait
@@ -307,8 +310,9 @@ class AsosStream(RESTStream[t.Any]):
     @override
     def backoff_jitter(self, value: float) -> float:
         # Up to +25 %: spreads retries of concurrent workers without the SDK's
-        # default extra second, which would dwarf short backoffs.
-        return value * (1 + random.random() / 4)  # noqa: S311
+        # default extra second, which would dwarf short backoffs; never past the cap.
+        cap = max(value, float(self.config["backoff_max_seconds"]))
+        return min(value * (1 + random.random() / 4), cap)  # noqa: S311
 
     @override
     def backoff_max_tries(self) -> int:
