@@ -13,8 +13,8 @@ bookmark writer then hits a closed database session, ``DetachedInstanceError``).
 from __future__ import annotations
 
 import json
-import select
 import os
+import select
 import signal
 import subprocess
 import sys
