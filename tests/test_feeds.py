@@ -100,3 +100,28 @@ def test_a_gender_without_a_new_in_feed_is_an_error_naming_the_setting(
         find_feeds(broken, "US")
     assert "read_feeds" in str(info.value)
     assert "\n" not in str(info.value)
+
+
+def test_an_incremental_run_on_a_tree_without_new_in_exits_2_naming_the_setting(
+    tree: dict[str, t.Any], tmp_path: Path
+) -> None:
+    """A tree with no New in stops an incremental run at start, exit 2.
+
+    The real 2022 tree without its New-in sections, served by the replay server: one
+    line naming feed_category_ids, before any listing call.
+    """
+    from tests.helpers import run_cli, tap_config
+    from tests.replay_server import ReplayServer
+
+    for top in tree["navigation"]:
+        for node in _nodes(top):
+            node["children"] = [
+                c for c in node.get("children") or [] if not str(c.get("alias")).endswith("_NI")
+            ]
+    with ReplayServer() as server:
+        server.raw["/categories/list"] = json.dumps(tree).encode()
+        config = tap_config(server.url, "replay-key", stores=["US"])
+        result = run_cli(config, tmp_path)
+        assert result.returncode == 2, result.stderr[-2000:]
+        assert "feed_category_ids" in result.stderr
+        assert "/products/v2/list" not in server.requests
