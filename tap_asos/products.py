@@ -241,7 +241,8 @@ class Products(AsosStream):
         snapshot_at = self._snapshot_at()
         requests_before = self.stats.requests
         feed = self.is_feed(context)
-        if self.full_table and state.get("snapshot_at") == snapshot_at and not feed:
+        done_earlier = self._resumed_snapshot == snapshot_at == state.get("snapshot_at")
+        if self.full_table and done_earlier and not feed:
             # (A feed is read again: the audit of a resumed snapshot needs what it lists.)
             self.log("Skipping %s: done earlier in snapshot %s", context, snapshot_at)
             self._partition_done(context, lambda: None)
@@ -415,7 +416,18 @@ class Products(AsosStream):
         started = self.tap_runtime.run_started_at.isoformat()
         if not self.full_table:
             return started
+        _ = self._resumed_snapshot  # before the first setdefault below
         return str(self.stream_state.setdefault("snapshot_in_progress", started))
+
+    @cached_property
+    def _resumed_snapshot(self) -> str | None:
+        """The unfinished snapshot this run resumes; None: it starts one.
+
+        Only then are partitions skipped: a new snapshot started within the second the
+        last one began (``snapshotAt`` has one-second resolution) reads everything.
+        """
+        resumed = self.stream_state.get("snapshot_in_progress")
+        return None if resumed is None else str(resumed)
 
     @override
     def generate_child_contexts(

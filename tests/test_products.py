@@ -341,3 +341,23 @@ def test_a_partition_whose_anchors_are_gone_reads_its_last_run_band_and_says_so(
     assert "No two bookmark anchors of" in caplog.text
     # The 7-day band (a day since the last run, two to spare), not the whole listing.
     assert len(emitted) < len(listed_ids(server.url, server.api_key, "US", 8799))
+
+
+def test_a_new_snapshot_started_in_the_same_second_reads_every_partition(
+    sandbox: SandboxServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # snapshotAt has one-second resolution: a finished snapshot's partitions carry the same
+    # snapshot_at as a new one begun in that second; only a resumed snapshot skips them.
+    from datetime import datetime, timezone
+
+    from tap_asos.tap import TapAsos
+
+    started = datetime(2026, 12, 4, 9, 0, tzinfo=timezone.utc)
+    monkeypatch.setattr(TapAsos, "run_started_at", property(lambda _self: started))
+    config = tap_config(sandbox.url, sandbox.api_key)
+    catalog = catalog_for(config, select=["products"], products_method="FULL_TABLE")
+    first = run_tap(config, catalog=catalog)
+    assert "snapshot_in_progress" not in first.final_state["bookmarks"]["products"]
+    second = run_tap(config, catalog=catalog, state=first.final_state)
+    leaves = {c for c, _ in catalog_truth(sandbox)}
+    assert {r["categoryId"] for r in second.records["products"]} >= leaves
