@@ -23,7 +23,7 @@ def test_tiny_benchmark_produces_every_scenario(tmp_path: Path) -> None:
             sys.executable,
             str(ROOT / "bench" / "run.py"),
             "--products-a",
-            "3000",
+            "1500",
             "--products-b",
             "60",
             "--latency-ms",
