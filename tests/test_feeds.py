@@ -102,6 +102,7 @@ def test_a_gender_without_a_new_in_feed_is_an_error_naming_the_setting(
     assert "\n" not in str(info.value)
 
 
+@pytest.mark.server  # the replay server
 def test_an_incremental_run_on_a_tree_without_new_in_exits_2_naming_the_setting(
     tree: dict[str, t.Any], tmp_path: Path
 ) -> None:
