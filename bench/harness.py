@@ -34,11 +34,13 @@ def peer_python(name: str) -> Path:
     venv = WORK / name
     python = venv / "bin" / "python"
     if not python.exists():
-        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-        subprocess.run([str(python), "-m", "pip", "install", "-q", "uv"], check=True)
+        # The project's own uv (beside this interpreter) makes the venv and installs: no
+        # pip, no uv per peer.
+        uv = Path(sys.executable).with_name("uv")
+        subprocess.run([str(uv), "venv", "-q", "--python", sys.executable, str(venv)], check=True)
         subprocess.run(
             [
-                str(venv / "bin" / "uv"),
+                str(uv),
                 "pip",
                 "install",
                 "-q",
