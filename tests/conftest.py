@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import threading
 import typing as t
 from pathlib import Path
 
 import pytest
 
 from tap_asos.sandbox import SandboxConfig, SandboxServer
+from tests.gateway import Gateway, Rule
 
 if t.TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -96,3 +98,20 @@ def built_dists(tmp_path_factory: pytest.TempPathFactory) -> Path:
             timeout=600,
         )
     return out
+
+
+@pytest.fixture
+def gateway() -> Iterator[Callable[[str, Rule], Gateway]]:
+    """Factory of local gateways, each stopped after the test."""
+    started: list[Gateway] = []
+
+    def make(upstream: str, rule: Rule) -> Gateway:
+        made = Gateway(upstream, rule)
+        threading.Thread(target=made.server.serve_forever, daemon=True).start()
+        started.append(made)
+        return made
+
+    yield make
+    for made in started:
+        made.server.shutdown()
+        made.server.server_close()

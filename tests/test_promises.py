@@ -2,8 +2,9 @@
 
 docs/promises.md maps each promise to its test. Faults the sandbox cannot inject (a
 ``Retry-After`` of one's choosing on the first request, a 404 for one product id) come
-from a small local gateway in front of the sandbox: it answers what a rule says and
-forwards everything else, and notes when it saw each request.
+from a small local gateway in front of the sandbox (``tests/gateway.py``, the ``gateway``
+fixture): it answers what a rule says and forwards everything else, and notes when it saw
+each request.
 """
 
 from __future__ import annotations
@@ -11,12 +12,7 @@ from __future__ import annotations
 import json
 import re
 import threading
-import time
 import typing as t
-import urllib.error
-import urllib.request
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
@@ -27,99 +23,11 @@ from tap_asos.tap import TapAsos
 from tests.helpers import catalog_for, listed_ids, run_cli, tap_config
 
 if t.TYPE_CHECKING:
-    from collections.abc import Callable, Iterator
+    from collections.abc import Callable
     from pathlib import Path
 
     from tap_asos.sandbox import SandboxServer
-
-# A rule's answer: status, headers, JSON body; None lets the request through.
-Answer = tuple[int, dict[str, str], dict[str, t.Any]]
-Rule = t.Callable[[str, dict[str, list[str]]], "Answer | None"]
-FORWARDED = ("X-RapidAPI-Key", "X-RapidAPI-Host", "Accept", "User-Agent")
-
-
-class Gateway:
-    """A local gateway in front of ``upstream``: ``rule`` answers or lets a request through."""
-
-    def __init__(self, upstream: str, rule: Rule) -> None:
-        """Listen on a free port of 127.0.0.1 (see :meth:`running`)."""
-        self.upstream = upstream
-        self.rule = rule
-        self.seen: list[tuple[float, str]] = []  # (time.monotonic(), path) per request
-        self.in_flight: dict[str, int] = {}
-        self.peak: dict[str, int] = {}  # most requests of a path in flight at once
-        self._lock = threading.Lock()
-        gateway = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, format: str, *args: t.Any) -> None:  # noqa: A002
-                """Quiet."""
-
-            def do_GET(self) -> None:
-                gateway.handle(self)
-
-            def do_POST(self) -> None:  # a webhook: answered by the rule only
-                self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                gateway.handle(self)
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-
-    def handle(self, handler: BaseHTTPRequestHandler) -> None:
-        """Answer by the rule, or forward to the upstream and relay its answer."""
-        url = urlsplit(handler.path)
-        with self._lock:
-            self.seen.append((time.monotonic(), url.path))
-            answer = self.rule(url.path, parse_qs(url.query))
-            now = self.in_flight[url.path] = self.in_flight.get(url.path, 0) + 1
-            self.peak[url.path] = max(self.peak.get(url.path, 0), now)
-        try:
-            self._answer(handler, answer)
-        finally:
-            with self._lock:
-                self.in_flight[url.path] -= 1
-
-    def _answer(self, handler: BaseHTTPRequestHandler, answer: Answer | None) -> None:
-        if answer is None:
-            headers = {k: v for k in FORWARDED if (v := handler.headers.get(k)) is not None}
-            request = urllib.request.Request(self.upstream + handler.path, headers=headers)  # noqa: S310
-            try:
-                with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
-                    status, body = response.status, response.read()
-            except urllib.error.HTTPError as exc:
-                status, body = exc.code, exc.read()
-            extra: dict[str, str] = {}
-        else:
-            status, extra, payload = answer
-            body = json.dumps(payload).encode()
-        handler.send_response(status)
-        for name, value in {"Content-Type": "application/json", **extra}.items():
-            handler.send_header(name, value)
-        handler.send_header("Content-Length", str(len(body)))
-        handler.end_headers()
-        handler.wfile.write(body)
-
-    def times(self, path: str) -> list[float]:
-        """When the gateway saw each request of ``path``, in order."""
-        with self._lock:
-            return [at for at, seen in self.seen if seen == path]
-
-
-@pytest.fixture
-def gateway() -> Iterator[Callable[[str, Rule], Gateway]]:
-    """Factory of local gateways, each stopped after the test."""
-    started: list[Gateway] = []
-
-    def make(upstream: str, rule: Rule) -> Gateway:
-        made = Gateway(upstream, rule)
-        threading.Thread(target=made.server.serve_forever, daemon=True).start()
-        started.append(made)
-        return made
-
-    yield make
-    for made in started:
-        made.server.shutdown()
-        made.server.server_close()
+    from tests.gateway import Answer, Gateway, Rule
 
 
 def _once(path: str, answer: Answer) -> Rule:

@@ -1,8 +1,8 @@
 """More promises of docs/reliability.md, docs/operations.md and the README that no test held.
 
 Issue 25, item 7: one test per promise, named after it (docs/promises.md lists them). The
-local gateway of tests/test_promises.py stands in front of the sandbox where a fault must
-be chosen per request.
+local gateway of tests/gateway.py (the ``gateway`` fixture) stands in front of the sandbox
+where a fault must be chosen per request.
 """
 
 from __future__ import annotations
@@ -22,35 +22,17 @@ from tap_asos.progress import ProgressReporter
 from tap_asos.runtime import RunStats
 from tap_asos.tap import TapAsos
 from tests.helpers import catalog_for, run_cli, tap_config
-from tests.test_promises import Gateway
 
 if t.TYPE_CHECKING:
     import subprocess
-    from collections.abc import Callable, Iterator
+    from collections.abc import Callable
     from pathlib import Path
 
     from tap_asos.sandbox import SandboxServer
-    from tests.test_promises import Answer, Rule
+    from tests.gateway import Answer, Gateway, Rule
 
 LIST = "/products/v2/list"
 DETAIL = "/products/v3/detail"
-
-
-@pytest.fixture
-def front() -> Iterator[Callable[[str, Rule], Gateway]]:
-    """Factory of local gateways in front of a sandbox, each stopped after the test."""
-    started: list[Gateway] = []
-
-    def make(upstream: str, rule: Rule) -> Gateway:
-        made = Gateway(upstream, rule)
-        threading.Thread(target=made.server.serve_forever, daemon=True).start()
-        started.append(made)
-        return made
-
-    yield make
-    for made in started:
-        made.server.shutdown()
-        made.server.server_close()
 
 
 def _pass(_path: str, _query: dict[str, list[str]]) -> Answer | None:
@@ -67,7 +49,7 @@ def _run(
 
 def test_a_429_without_retry_after_waits_about_a_second(
     make_sandbox: Callable[..., SandboxServer],
-    front: Callable[[str, Rule], Gateway],
+    gateway: Callable[[str, Rule], Gateway],
     tmp_path: Path,
 ) -> None:
     # RapidAPI's per-second 429 carries no Retry-After: the tap waits ~1 s, not its
@@ -81,11 +63,11 @@ def test_a_429_without_retry_after_waits_about_a_second(
             return 429, {}, {"message": "You have exceeded the rate limit per second"}
         return None
 
-    gateway = front(server.url, rule)
-    config = tap_config(gateway.url, server.api_key, backoff_max_seconds=60)
+    front = gateway(server.url, rule)
+    config = tap_config(front.url, server.api_key, backoff_max_seconds=60)
     result = _run(config, tmp_path, ["countries"])
     assert result.returncode == 0, result.stderr[-3000:]
-    sent = gateway.times("/countries/list")
+    sent = front.times("/countries/list")
     assert len(sent) >= 2
     assert sent[1] - sent[0] >= 1.0
 
@@ -112,13 +94,13 @@ def test_a_429_pauses_every_stream_sharing_the_rate_limit() -> None:
 
 def test_detail_requests_in_flight_never_exceed_max_concurrency(
     make_sandbox: Callable[..., SandboxServer],
-    front: Callable[[str, Rule], Gateway],
+    gateway: Callable[[str, Rule], Gateway],
     tmp_path: Path,
 ) -> None:
     server = make_sandbox(products=300, latency_ms=(30, 40))
-    gateway = front(server.url, _pass)
+    front = gateway(server.url, _pass)
     config = tap_config(
-        gateway.url,
+        front.url,
         server.api_key,
         category_ids=[8799],
         max_products_per_partition=24,
@@ -126,14 +108,14 @@ def test_detail_requests_in_flight_never_exceed_max_concurrency(
     )
     result = _run(config, tmp_path, ["products", "product_details"])
     assert result.returncode == 0, result.stderr[-3000:]
-    assert len(gateway.times(DETAIL)) >= 12
+    assert len(front.times(DETAIL)) >= 12
     # At most max_concurrency at once; and it did run them concurrently.
-    assert 2 <= gateway.peak[DETAIL] <= 3
+    assert 2 <= front.peak[DETAIL] <= 3
 
 
 def test_an_api_error_names_status_reason_and_path_never_the_query_string(
     make_sandbox: Callable[..., SandboxServer],
-    front: Callable[[str, Rule], Gateway],
+    gateway: Callable[[str, Rule], Gateway],
     tmp_path: Path,
 ) -> None:
     server = make_sandbox(products=50)
@@ -143,8 +125,8 @@ def test_an_api_error_names_status_reason_and_path_never_the_query_string(
             return 400, {}, {"message": "Invalid store"}
         return None
 
-    gateway = front(server.url, rule)
-    config = tap_config(gateway.url, server.api_key, category_ids=[8799])
+    front = gateway(server.url, rule)
+    config = tap_config(front.url, server.api_key, category_ids=[8799])
     result = _run(config, tmp_path, ["products"])
     assert result.returncode == 2, result.stderr[-3000:]  # a 4xx: fix the configuration
     errors = [line for line in result.stderr.splitlines() if f"400 Bad Request for {LIST}" in line]
@@ -159,7 +141,7 @@ def test_an_api_error_names_status_reason_and_path_never_the_query_string(
 
 def test_a_failed_alert_delivery_is_logged_without_the_url(
     make_sandbox: Callable[..., SandboxServer],
-    front: Callable[[str, Rule], Gateway],
+    gateway: Callable[[str, Rule], Gateway],
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     # Slack webhook URLs embed their token: a delivery that fails must not log it.
@@ -168,7 +150,7 @@ def test_a_failed_alert_delivery_is_logged_without_the_url(
     def refuse(_path: str, _query: dict[str, list[str]]) -> Answer | None:
         return 500, {}, {"message": "no"}
 
-    hook = front(server.url, refuse)
+    hook = gateway(server.url, refuse)
     token = "T0001/B0002/XyZsecretHookToken"
     for url in (f"{hook.url}/services/{token}", f"http://127.0.0.1:9/services/{token}"):
         caplog.clear()
