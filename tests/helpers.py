@@ -266,10 +266,28 @@ def meltano_env(sys_dir: Path, **settings: str) -> dict[str, str]:
     }
 
 
-def pipeline_env(
-    sys_dir: Path, *, api_url: str, api_key: str, bucket: str, s3_url: str, **settings: str
+def pipeline_env(  # noqa: PLR0913 - the pipeline's places, all named
+    sys_dir: Path,
+    *,
+    api_url: str,
+    api_key: str,
+    bucket: str,
+    s3_url: str,
+    state_prefix: str | None = None,
+    **settings: str,
 ) -> dict[str, str]:
-    """``meltano_env`` for tap-asos into target-s3: the API (a sandbox), a local S3 bucket."""
+    """``meltano_env`` for tap-asos into target-s3: the API (a sandbox), a local S3 bucket.
+
+    ``state_prefix``: Meltano keeps the state in that bucket under it (the S3 backend).
+    """
+    if state_prefix is not None:
+        settings = {
+            "MELTANO_STATE_BACKEND_URI": f"s3://{bucket}/{state_prefix}",
+            "MELTANO_STATE_BACKEND_S3_ENDPOINT_URL": s3_url,
+            "MELTANO_STATE_BACKEND_S3_AWS_ACCESS_KEY_ID": "e2e",
+            "MELTANO_STATE_BACKEND_S3_AWS_SECRET_ACCESS_KEY": "e2e-secret",
+            **settings,
+        }
     return meltano_env(
         sys_dir,
         TAP_ASOS_API_URL=api_url,

@@ -70,10 +70,7 @@ def _env(sys_dir: Path, server: SandboxServer, s3_url: str, **extra: str) -> dic
         bucket=BUCKET,
         s3_url=s3_url,
         MELTANO_ENVIRONMENT="dev",
-        MELTANO_STATE_BACKEND_URI=f"s3://{BUCKET}/meltano-state",
-        MELTANO_STATE_BACKEND_S3_ENDPOINT_URL=s3_url,
-        MELTANO_STATE_BACKEND_S3_AWS_ACCESS_KEY_ID="e2e",
-        MELTANO_STATE_BACKEND_S3_AWS_SECRET_ACCESS_KEY="e2e-secret",
+        state_prefix="meltano-state",
         **extra,
     )
 
