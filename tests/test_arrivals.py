@@ -67,15 +67,25 @@ class Listing:
         }
 
 
-def run_scan(
-    listing: Listing, bookmark: Bookmark, now: datetime, page_size: int, *, facet: bool
+def run_scan(  # noqa: PLR0913 - the scan's inputs, all named
+    listing: Listing,
+    bookmark: Bookmark,
+    now: datetime,
+    page_size: int,
+    *,
+    facet: bool,
+    everything: bool = False,
 ) -> tuple[set[int], ArrivalScan, int]:
-    """Page through the listing as the tap does; return emitted ids, the scan, pages read."""
-    scan = ArrivalScan(bookmark, now)
+    """Page through the listing as the tap does; return emitted ids, the scan, pages read.
+
+    The first page is read even of an empty listing, as the tap does; ``everything``: a
+    snapshot's read (every product emitted, what entered since the bookmark audited).
+    """
+    scan = ArrivalScan(bookmark, now, everything=everything)
     order, payload = listing.order(), listing.payload(facet=facet)
     emitted: set[int] = set()
     pages = 0
-    for offset in range(0, len(order), page_size):
+    for offset in range(0, max(1, len(order)), page_size):
         page = [{"id": i} for i in order[offset : offset + page_size]]
         pages += 1
         emitted |= {p["id"] for _position, p in scan.feed(page, payload)}

@@ -7,27 +7,13 @@ whole and counts what entered a leaf since the last snapshot that no feed lists
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tap_asos.arrivals import ArrivalScan, Bookmark
+from tap_asos.arrivals import Bookmark
 from tests.test_arrivals import EPOCH, INITIAL, Listing, run_scan
-
-
-def run_snapshot(
-    listing: Listing, bookmark: Bookmark, now: datetime, page_size: int, *, facet: bool
-) -> tuple[set[int], ArrivalScan]:
-    """A snapshot's read: everything emitted, what entered since the bookmark audited."""
-    scan = ArrivalScan(bookmark, now, everything=True)
-    order, payload = listing.order(), listing.payload(facet=facet)
-    emitted: set[int] = set()
-    for offset in range(0, max(1, len(order)), page_size):  # an empty listing: one page
-        page = [{"id": i} for i in order[offset : offset + page_size]]
-        emitted |= {p["id"] for _position, p in scan.feed(page, payload)}
-    return emitted, scan
-
 
 LEAF_EVENT = st.one_of(
     st.tuples(st.just("arrive"), st.integers(0, 2), st.integers(1, 10**9), st.booleans()),
@@ -110,7 +96,9 @@ def test_daily_feed_runs_and_weekly_snapshots_emit_every_arrival_and_count_every
         now = EPOCH + timedelta(days=day, hours=18)
         listed = {i for feed in feeds.values() for i in feed.listed_day}
         for n, leaf in enumerate(leaves):
-            got, scan = run_snapshot(leaf, leaf_marks[n], now, page_size, facet=facet)
+            got, scan, _pages = run_scan(
+                leaf, leaf_marks[n], now, page_size, facet=facet, everything=True
+            )
             emitted |= got
             arrivals = scan.arrivals()
             if arrivals is not None:
