@@ -99,10 +99,12 @@ def for_children(
     product_id = int(record["id"])
     if listed is not None:
         listed.add(product_id)
+    position = record.get("position")
     if scan.everything:
         # A snapshot fetches every product's children (a price history); its head block
-        # is kept all the same, so that the next snapshot's audit does not count it.
-        scan.note_sent(record.get("position"), product_id)
-        return product_id, True, None, scan
+        # is noted here, children selected or not, so that the next snapshot's audit
+        # does not count it.
+        scan.note_sent(position, product_id)
+        return product_id, True, position, scan
     include = product_id != scan.stop_anchor and product_id not in scan.bookmark.fetched
-    return product_id, include, record.get("position"), scan
+    return product_id, include, position, scan

@@ -344,9 +344,7 @@ def month_of_default_schedules(
     if products.full_table:
         snapshot = plan.total
         daily = _daily_from_feeds(tap, plan, selected)
-    elif any(products.is_feed(p.context) for p in plan.partitions) and len(plan.partitions) == len(
-        [p for p in plan.partitions if products.is_feed(p.context)]
-    ):
+    elif plan.partitions and all(products.is_feed(p.context) for p in plan.partitions):
         daily = plan.total  # a daily run on the feeds (not a first run over every leaf)
     month = (
         None

@@ -436,7 +436,7 @@ class Products(AsosStream):
         if not self._children_selected or self._child_ids is None:
             return
         product_id, include, position, scan = self._child_ids
-        if include:
+        if include and not scan.everything:  # a snapshot's are noted by for_children
             scan.note_sent(position, product_id)
         yield from self.children.add(str(record["store"]), product_id, include=include)
 
