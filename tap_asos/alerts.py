@@ -39,6 +39,18 @@ class RunMetric(str, enum.Enum):
     FEED_MISSES = "tap_asos_feed_misses"
 
 
+# Stream counters that alert when above zero (summed over every stream), with why.
+COUNTER_ALERTS = {
+    "unreachable_products": "{} products lie deeper than max_listing_offset and outside "
+    "every facet slice: narrow category_ids or raise max_listing_offset",
+    "order_breaks": "{} breaks of the listing order incremental runs rely on (ids ascending "
+    "inside a day, anchors in place): new arrivals may be missed; take a snapshot",
+    "feed_misses": "{} products entered a leaf category since the last snapshot but are in "
+    "no arrival feed: daily runs missed them (this snapshot emitted them); see feed_misses "
+    "in the docs",
+}
+
+
 def emit_summary(summary: Mapping[str, t.Any]) -> None:
     """Log the summary as one JSON line and as SDK metric points (one per stream)."""
     logger.info("Run summary: %s", json.dumps(summary, sort_keys=True))
@@ -66,32 +78,10 @@ def alert_reasons(
         reasons.append(f"API quota low: {remaining} requests left (< {quota_threshold})")
     if not failed and not summary.get("budget_exhausted") and summary.get("records") == 0:
         reasons.append("run extracted no records")
-    unreachable = sum(
-        int(figures.get("unreachable_products", 0))
-        for figures in summary.get("streams", {}).values()
-    )
-    if unreachable:
-        reasons.append(
-            f"{unreachable} products lie deeper than max_listing_offset and outside "
-            "every facet slice: narrow category_ids or raise max_listing_offset"
-        )
-    breaks = sum(
-        int(figures.get("order_breaks", 0)) for figures in summary.get("streams", {}).values()
-    )
-    if breaks:
-        reasons.append(
-            f"{breaks} breaks of the listing order incremental runs rely on (ids ascending "
-            "inside a day, anchors in place): new arrivals may be missed; take a snapshot"
-        )
-    misses = sum(
-        int(figures.get("feed_misses", 0)) for figures in summary.get("streams", {}).values()
-    )
-    if misses:
-        reasons.append(
-            f"{misses} products entered a leaf category since the last snapshot but are in "
-            "no arrival feed: daily runs missed them (this snapshot emitted them); see "
-            "feed_misses in the docs"
-        )
+    for counter, reason in COUNTER_ALERTS.items():
+        total = sum(int(f.get(counter, 0)) for f in summary.get("streams", {}).values())
+        if total:
+            reasons.append(reason.format(total))
     for stream, fields in sorted((summary.get("unknown_fields") or {}).items()):
         named = ", ".join(f"{name} ({count} records)" for name, count in sorted(fields.items()))
         reasons.append(
