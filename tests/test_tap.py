@@ -10,7 +10,7 @@ from singer_sdk.exceptions import ConfigValidationError
 from singer_sdk.testing import get_tap_test_class
 
 from tap_asos.tap import TapAsos
-from tests.helpers import tap_config
+from tests.helpers import catalog_for, run_tap, tap_config
 
 if t.TYPE_CHECKING:
     from tap_asos.sandbox import SandboxServer
@@ -54,3 +54,20 @@ def test_taps_do_not_pile_up_log_filters(sandbox: SandboxServer) -> None:
     for _ in range(3):
         TapAsos(config=config, parse_env_config=False)
     assert len(logging.getLogger("singer_sdk").filters) == before
+
+
+def test_finished_partitions_write_a_state_at_most_every_few_seconds(
+    sandbox: SandboxServer,
+) -> None:
+    # Each STATE holds every partition's bookmark: one per partition grows with the square
+    # of the partitions. A fast run over every leaf writes a few, not one per partition.
+    from tap_asos.tap import STATE_INTERVAL_SECONDS
+
+    config = tap_config(sandbox.url, sandbox.api_key)
+    result = run_tap(config, catalog=catalog_for(config, select=["products"]))
+    partitions = result.final_state["bookmarks"]["products"]["partitions"]
+    records = len(result.records["products"])
+    assert len(partitions) > 20
+    assert STATE_INTERVAL_SECONDS > 0
+    # The SDK's own every 500 records and at the end, and a few of the tap's.
+    assert len(result.states) <= records // 500 + 5 < len(partitions)
