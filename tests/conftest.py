@@ -17,6 +17,7 @@ import pytest
 
 from tap_asos.sandbox import SandboxConfig, SandboxServer
 from tests.gateway import Gateway, Rule
+from tests.helpers import meltano_env, run_meltano
 
 if t.TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -25,7 +26,9 @@ ROOT = Path(__file__).resolve().parents[1]
 
 # Fixtures that start a server (or build the distributions, as slow): a test using one,
 # directly or through another fixture, is a `server` test.
-SERVER_FIXTURES = frozenset({"sandbox", "make_sandbox", "built_dists", "moto_url", "s3"})
+SERVER_FIXTURES = frozenset(
+    {"sandbox", "make_sandbox", "built_dists", "moto_url", "s3", "installed_plugins"}
+)
 # Modules whose tests start servers or meltano themselves, without those fixtures.
 SERVER_MODULES = frozenset(
     {
@@ -98,6 +101,20 @@ def built_dists(tmp_path_factory: pytest.TempPathFactory) -> Path:
             timeout=600,
         )
     return out
+
+
+@pytest.fixture(scope="session")
+def installed_plugins(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A Meltano system dir with tap-asos and target-s3 installed, once per test worker.
+
+    ``with_plugins`` gives a test its own system dir (its own system database and run
+    files) over these plugins: a test that is not about installing need not pay ~4 s of
+    editable installs.
+    """
+    sys_dir = tmp_path_factory.mktemp("meltano-plugins")
+    installed = run_meltano("install", "tap-asos", "target-s3", env=meltano_env(sys_dir))
+    assert installed.returncode == 0, installed.stderr[-3000:]
+    return sys_dir
 
 
 @pytest.fixture

@@ -301,6 +301,18 @@ def pipeline_env(  # noqa: PLR0913 - the pipeline's places, all named
     )
 
 
+def with_plugins(installed: Path, sys_dir: Path) -> Path:
+    """``sys_dir``, a Meltano system dir of its own that uses ``installed``'s plugins.
+
+    The plugins' directories are linked, the system database and run files are not: runs
+    and state stay the test's own.
+    """
+    sys_dir.mkdir(parents=True, exist_ok=True)
+    for kind in ("extractors", "loaders"):
+        (sys_dir / kind).symlink_to(installed / kind, target_is_directory=True)
+    return sys_dir
+
+
 def run_meltano(
     *args: str, env: dict[str, str], wrapper: tuple[str, ...] = ()
 ) -> subprocess.CompletedProcess[str]:

@@ -29,7 +29,7 @@ def test_tiny_benchmark_produces_every_scenario(tmp_path: Path) -> None:
             "--latency-ms",
             "5,10",
             "--rate",
-            "40",
+            "200",
             "--memory-small",
             "200",
             "--memory-large",

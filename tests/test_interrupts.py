@@ -27,7 +27,15 @@ import pytest
 from target_s3.stopping import wait_until_read
 
 from tap_asos.runtime import RequestPolicy, RunStats, RunStoppedError
-from tests.helpers import ROOT, local_s3, pipeline_env, run_meltano, s3_client, s3_objects
+from tests.helpers import (
+    ROOT,
+    local_s3,
+    pipeline_env,
+    run_meltano,
+    s3_client,
+    s3_objects,
+    with_plugins,
+)
 
 if t.TYPE_CHECKING:
     from collections.abc import Callable
@@ -126,15 +134,10 @@ def test_a_stopped_run_sends_no_request_and_wakes_a_rate_limited_wait() -> None:
         policy.take_request_slot("products")
 
 
-@pytest.fixture(scope="module")
-def installed_meltano(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A Meltano system dir with the plugins installed once for both signals."""
-    sys_dir = tmp_path_factory.mktemp("meltano-sys")
-    env = pipeline_env(
-        sys_dir, api_url="http://127.0.0.1:9", api_key="unused", bucket=BUCKET, s3_url=""
-    )
-    assert run_meltano("install", env=env).returncode == 0
-    return sys_dir
+@pytest.fixture
+def installed_meltano(installed_plugins: Path, tmp_path: Path) -> Path:
+    """A Meltano system dir of the test's own over the worker's installed plugins."""
+    return with_plugins(installed_plugins, tmp_path / "meltano-sys")
 
 
 @pytest.mark.e2e

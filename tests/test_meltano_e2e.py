@@ -23,7 +23,7 @@ import pytest
 import requests
 from moto.server import ThreadedMotoServer
 
-from tests.helpers import catalog_truth, ids, on_leaves, pipeline_env, run_meltano
+from tests.helpers import catalog_truth, ids, on_leaves, pipeline_env, run_meltano, with_plugins
 
 if t.TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -57,9 +57,9 @@ def s3_server() -> Iterator[str]:
 
 
 @pytest.fixture(scope="module")
-def meltano_sys(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One Meltano system dir for the module: the plugins are installed once."""
-    return tmp_path_factory.mktemp("meltano-sys")
+def meltano_sys(tmp_path_factory: pytest.TempPathFactory, installed_plugins: Path) -> Path:
+    """One Meltano system dir for the module, over the worker's installed plugins."""
+    return with_plugins(installed_plugins, tmp_path_factory.mktemp("meltano-sys"))
 
 
 def _env(sys_dir: Path, server: SandboxServer, s3_url: str, **extra: str) -> dict[str, str]:
@@ -109,7 +109,7 @@ def test_meltano_run_lands_every_record_once_and_resumes_from_s3_state(
     server = make_sandbox(products=400)
     secret_key = server.api_key
     env = _env(meltano_sys, server, s3_server)
-    first = _meltano(["run", "--install", "tap-asos", "target-s3"], env)
+    first = _meltano(["run", "tap-asos", "target-s3"], env)
     assert first.returncode == 0, first.stderr[-4000:]
     landed = _objects(s3_server, "asos/dev/")
     products = [r for key, rows in landed.items() if "/products/" in key for r in rows]
@@ -185,7 +185,6 @@ def test_a_tap_killed_mid_run_loses_nothing_in_the_bucket(
         TARGET_S3_MAX_BATCH_AGE_SECONDS="1",
         TARGET_S3_PREFIX="asos/crash/",
     )
-    assert _meltano(["install"], env).returncode == 0
     run = subprocess.Popen(
         [str(MELTANO), "run", "tap-asos", "target-s3"],
         cwd=ROOT,

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from tests.helpers import load_script, local_s3, pipeline_env, run_meltano
+from tests.helpers import load_script, local_s3, pipeline_env, run_meltano, with_plugins
 
 if t.TYPE_CHECKING:
     import subprocess
@@ -164,11 +164,14 @@ def _view_meltano(env: dict[str, str], *args: str) -> subprocess.CompletedProces
 
 @pytest.mark.e2e
 def test_the_view_of_a_real_meltano_run_and_its_exit_code(
-    make_sandbox: Callable[..., SandboxServer], s3_url: str, tmp_path: Path
+    make_sandbox: Callable[..., SandboxServer],
+    s3_url: str,
+    installed_plugins: Path,
+    tmp_path: Path,
 ) -> None:
     server = make_sandbox(products=300)
     env = pipeline_env(
-        tmp_path / "meltano-sys",
+        with_plugins(installed_plugins, tmp_path / "meltano-sys"),
         api_url=server.url,
         api_key=server.api_key,
         bucket=BUCKET,
@@ -176,7 +179,7 @@ def test_the_view_of_a_real_meltano_run_and_its_exit_code(
         MELTANO_ENVIRONMENT="dev",
         MELTANO_CLI_LOG_LEVEL="warning",  # what make demo had: the view needs info
     )
-    ran = _view_meltano(env, "--install")
+    ran = _view_meltano(env)
     assert ran.returncode == 0, ran.stdout[-4000:]
     lines = [line for line in ran.stdout.splitlines() if line.startswith("tap-asos: partitions ")]
     assert len(lines) > 1
