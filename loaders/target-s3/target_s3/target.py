@@ -197,9 +197,23 @@ class TargetS3(Target):
             "s3",
             endpoint_url=self.config.get("endpoint_url") or None,
             region_name=self.config.get("region") or None,
-            config=Config(retries={"max_attempts": 8, "mode": "adaptive"}),
+            config=Config(retries=self.retries()),
             **{k: v for k, v in keys.items() if v},
         )
+
+    @staticmethod
+    def retries() -> dict[str, t.Any]:
+        """The S3 client's retries: 8 after the first, adaptive, unless AWS_* variables say.
+
+        A value given here would hide botocore's own AWS_MAX_ATTEMPTS and AWS_RETRY_MODE,
+        so each is set only when its variable is not.
+        """
+        retries: dict[str, t.Any] = {}
+        if not os.environ.get("AWS_MAX_ATTEMPTS"):
+            retries["max_attempts"] = 8  # retries after the first attempt
+        if not os.environ.get("AWS_RETRY_MODE"):
+            retries["mode"] = "adaptive"
+        return retries
 
     def object_key(self, stream: str, *, gzip: bool) -> str:
         """The next object key of a stream in this run."""

@@ -11,6 +11,9 @@ import time
 import typing as t
 from collections import Counter
 
+import boto3
+import pytest
+from botocore.config import Config
 from conftest import SECRET
 from helpers_s3 import TARGET, messages, read_objects, run_target, write_config
 
@@ -133,6 +136,30 @@ def test_a_bucket_that_does_not_exist_is_a_config_error(s3: S3, tmp_path: Path) 
     assert "check bucket, region and endpoint_url" in result.stderr
     assert "Traceback" not in result.stderr
     assert not result.stdout.strip()
+
+
+@pytest.mark.parametrize(
+    ("variables", "expected"),
+    [
+        ({}, {"total_max_attempts": 9, "mode": "adaptive"}),
+        (
+            {"AWS_MAX_ATTEMPTS": "1", "AWS_RETRY_MODE": "standard"},
+            {"total_max_attempts": 1, "mode": "standard"},
+        ),
+    ],
+    ids=["defaults", "aws-variables"],
+)
+def test_botocores_retry_variables_win_over_the_targets_defaults(
+    monkeypatch: pytest.MonkeyPatch, variables: dict[str, str], expected: dict[str, t.Any]
+) -> None:
+    from target_s3.target import TargetS3
+
+    for name in ("AWS_MAX_ATTEMPTS", "AWS_RETRY_MODE"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in variables.items():
+        monkeypatch.setenv(name, value)
+    client = boto3.client("s3", region_name="us-east-1", config=Config(retries=TargetS3.retries()))
+    assert client.meta.config.retries == expected
 
 
 def test_unreachable_endpoint_fails_without_leaking_the_secret(s3: S3, tmp_path: Path) -> None:
