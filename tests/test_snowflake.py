@@ -17,7 +17,14 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import listed_ids, meltano_env, run_meltano, side_venv, tap_config
+from tests.helpers import (
+    listed_ids,
+    meltano_env,
+    run_meltano,
+    side_venv,
+    tap_config,
+    with_plugins,
+)
 
 if t.TYPE_CHECKING:
     from collections.abc import Callable
@@ -156,6 +163,7 @@ PURELIB = "import sysconfig; print(sysconfig.get_path('purelib'))"
 
 def test_meltano_prod_run_loads_snowflake_on_fakesnow(
     make_sandbox: Callable[..., SandboxServer],
+    installed_plugins: Path,
     tmp_path: Path,
 ) -> None:
     """`meltano --environment=prod run tap-asos target-snowflake`, as prod runs it."""
@@ -163,7 +171,7 @@ def test_meltano_prod_run_loads_snowflake_on_fakesnow(
     secret = "fake-snowflake-password-9e1f"
     (tmp_path / "fakesnow").mkdir()
     env = meltano_env(
-        tmp_path / "meltano-sys",
+        with_plugins(installed_plugins, tmp_path / "meltano-sys"),
         MELTANO_ENVIRONMENT="prod",
         TAP_ASOS_API_URL=server.url,
         TAP_ASOS_API_KEY=server.api_key,
@@ -204,7 +212,7 @@ def test_meltano_prod_run_loads_snowflake_on_fakesnow(
     shutil.copy(HERE / "fakesnow_target.py", site / "fakesnow_target.py")
     (site / "fakesnow_target.pth").write_text(BOOT)
 
-    loaded = run_meltano("run", "--install", "tap-asos", "target-snowflake", env=env)
+    loaded = run_meltano("run", "tap-asos", "target-snowflake", env=env)
     assert loaded.returncode == 0, loaded.stderr[-3000:]
     assert secret not in loaded.stdout + loaded.stderr
     assert server.api_key not in loaded.stdout + loaded.stderr
