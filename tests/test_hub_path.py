@@ -30,7 +30,7 @@ if t.TYPE_CHECKING:
 
 ROOT = Path(__file__).resolve().parents[1]
 BUCKET = "hub-user-lake"
-pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("hub")]
+pytestmark = pytest.mark.e2e
 # target-jsonl as the Hub defines it (andyh1203 variant): the test has no Hub to ask.
 TARGET_JSONL = {
     "name": "target-jsonl",

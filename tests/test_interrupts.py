@@ -141,7 +141,6 @@ def installed_meltano(installed_plugins: Path, tmp_path: Path) -> Path:
 
 
 @pytest.mark.e2e
-@pytest.mark.xdist_group("meltano")
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
 def test_meltano_run_interrupted_keeps_the_echoed_state_and_the_rerun_skips_those_partitions(
     make_sandbox: Callable[..., SandboxServer],

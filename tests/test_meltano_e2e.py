@@ -32,7 +32,7 @@ if t.TYPE_CHECKING:
 
 ROOT = Path(__file__).resolve().parents[1]
 BUCKET = "asos-lake-e2e"
-pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("meltano")]
+pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture

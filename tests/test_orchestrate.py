@@ -25,7 +25,7 @@ DAGS = ROOT / "orchestrate" / "airflow" / "dags"
 AIRFLOW_VENV = ROOT / ".venv-airflow"
 AIRFLOW = "apache-airflow==3.3.2"
 BUCKET = "asos-lake-airflow"
-pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("airflow")]
+pytestmark = pytest.mark.e2e
 
 LOAD = """
 import json, os, sys

@@ -35,7 +35,7 @@ ROOT = Path(__file__).resolve().parents[1]
 VENV = ROOT / ".venv-snowflake"
 PACKAGES = ["meltanolabs-target-snowflake==0.20.4", "fakesnow==0.12.1"]
 HERE = Path(__file__).resolve().parent / "snowflake"
-pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("snowflake")]
+pytestmark = pytest.mark.e2e
 TABLES = ["COUNTRIES", "CATEGORIES", "PRODUCTS", "PRODUCT_DETAILS", "STOCK_PRICES"]
 
 

