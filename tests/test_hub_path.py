@@ -132,10 +132,24 @@ def _run_env(server: SandboxServer, **extra: str) -> dict[str, str]:
     }
 
 
-def test_extractor_from_its_definition_lists_its_settings_and_lands_records(
+def test_a_hub_user_adds_the_tap_then_the_loader_from_their_definitions_and_lands_records(
+    project: Project,
+    built_dists: Path,
+    make_sandbox: Callable[..., SandboxServer],
+    s3_url: str,
+) -> None:
+    """Slow by nature: Meltano builds each plugin's virtualenv from its wheel and runs it.
+
+    One test, the user's path in order: the project (Meltano installing tap-asos) is made
+    once, not once per test worker.
+    """
+    _extractor_lists_its_settings_and_lands_records(project, make_sandbox)
+    _loader_lists_its_settings_and_writes_to_s3(project, built_dists, make_sandbox, s3_url)
+
+
+def _extractor_lists_its_settings_and_lands_records(
     project: Project, make_sandbox: Callable[..., SandboxServer]
 ) -> None:
-    """Slow by nature: a Hub user's path, Meltano builds the plugin's virtualenv and runs it."""
     meltano_yml = yaml.safe_load((project.path / "meltano.yml").read_text())
     assert [p["name"] for p in meltano_yml["plugins"]["extractors"]] == ["tap-asos"]
     assert "utilities" not in meltano_yml["plugins"]
@@ -166,13 +180,12 @@ def s3_url() -> Iterator[str]:
         yield url
 
 
-def test_loader_from_its_definition_lists_its_settings_and_writes_to_s3(
+def _loader_lists_its_settings_and_writes_to_s3(
     project: Project,
     built_dists: Path,
     make_sandbox: Callable[..., SandboxServer],
     s3_url: str,
 ) -> None:
-    """Slow by nature: Meltano installs the loader from its wheel; it writes to a local S3."""
     wheel = built_dists / f"asos_target_s3-{__version__}-py3-none-any.whl"
     project.add_from_definition("loader", _definition("hub/loaders/target-s3.yml", wheel))
     _assert_lists_every_setting(project, "target-s3", "hub/loaders/target-s3.yml")
