@@ -15,7 +15,7 @@ PYTEST_ARGS ?=
 
 $(STAMP):
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip uv
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check uv
 	$(BIN)/uv pip install --quiet --python $(BIN)/python -e '.[dev]' -e ./loaders/target-s3
 	@rm -f $(VENV)/.installed-*
 	@touch $@
@@ -30,7 +30,7 @@ test: venv
 LATEST := .venv-sdk-latest
 test-sdk-latest:
 	@test -x $(LATEST)/bin/python || $(PYTHON) -m venv $(LATEST)
-	$(LATEST)/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip uv
+	$(LATEST)/bin/python -m pip install --quiet --disable-pip-version-check uv
 	echo 'singer-sdk[testing]' > $(LATEST)/overrides.txt
 	$(LATEST)/bin/uv pip install --quiet --python $(LATEST)/bin/python --upgrade \
 		--overrides $(LATEST)/overrides.txt -e '.[dev]' -e ./loaders/target-s3

@@ -7,7 +7,6 @@ their module, so ``pytest -m "not server"`` (``make check``) is the fast inner l
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import threading
@@ -18,7 +17,7 @@ import pytest
 
 from tap_asos.sandbox import SandboxConfig, SandboxServer
 from tests.gateway import Gateway, Rule
-from tests.helpers import exclusive, meltano_env, run_meltano
+from tests.helpers import exclusive, meltano_env, run_dir, run_meltano
 
 if t.TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -96,9 +95,7 @@ def built_dists(tmp_path_factory: pytest.TempPathFactory) -> Path:
     Built once per ``make test``: the test workers share the run's base directory, and the
     first to get there builds while the other waits.
     """
-    base = tmp_path_factory.getbasetemp()
-    if os.environ.get("PYTEST_XDIST_WORKER"):
-        base = base.parent  # the run's, above each worker's popen-gwN
+    base = run_dir(tmp_path_factory)
     out, done = base / "dist", base / "dist.built"
     with exclusive(base / "dist.lock"):
         if not done.exists():

@@ -25,6 +25,8 @@ if t.TYPE_CHECKING:
     from collections.abc import Iterable, Iterator
     from types import ModuleType
 
+    import pytest
+
     from tap_asos.sandbox import SandboxServer
 
 
@@ -345,6 +347,16 @@ def exclusive(path: Path) -> Iterator[None]:
             yield
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The directory of this pytest run that every test worker shares.
+
+    Under xdist each worker's base directory is ``popen-gwN`` inside it; alone, it is the
+    base directory itself (its parent holds earlier runs).
+    """
+    base = tmp_path_factory.getbasetemp()
+    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
 
 
 def side_venv(venv: Path, *packages: str) -> Path:

@@ -18,7 +18,15 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import local_s3, pipeline_env, s3_objects, side_venv, with_plugins
+from tests.helpers import (
+    exclusive,
+    local_s3,
+    pipeline_env,
+    run_dir,
+    s3_objects,
+    side_venv,
+    with_plugins,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 DAGS = ROOT / "orchestrate" / "airflow" / "dags"
@@ -54,26 +62,33 @@ def _airflow_python() -> Path:
 
 @pytest.fixture(scope="module")
 def dag(tmp_path_factory: pytest.TempPathFactory) -> dict[str, t.Any]:
-    """The DAG as a real Airflow parses it, set up for this checkout and the dev environment."""
-    env = {
-        **os.environ,
-        "AIRFLOW_HOME": str(tmp_path_factory.mktemp("airflow")),
-        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-        "TAP_ASOS_PROJECT_DIR": str(ROOT),
-        "TAP_ASOS_ENVIRONMENT": "dev",
-        "TAP_ASOS_DAG_STORES": '["US", "COM"]',
-        "TAP_ASOS_PYTHON": sys.executable,
-    }
-    result = subprocess.run(
-        [str(_airflow_python()), "-c", LOAD, str(DAGS)],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=300,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    loaded: dict[str, t.Any] = json.loads(result.stdout.strip().splitlines()[-1])
+    """The DAG as a real Airflow parses it, set up for this checkout and the dev environment.
+
+    Parsed once per run (Airflow's import costs seconds), whichever worker comes first.
+    """
+    parsed = run_dir(tmp_path_factory) / "airflow-dag.json"
+    with exclusive(parsed.with_suffix(".lock")):
+        if not parsed.exists():
+            env = {
+                **os.environ,
+                "AIRFLOW_HOME": str(tmp_path_factory.mktemp("airflow")),
+                "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+                "TAP_ASOS_PROJECT_DIR": str(ROOT),
+                "TAP_ASOS_ENVIRONMENT": "dev",
+                "TAP_ASOS_DAG_STORES": '["US", "COM"]',
+                "TAP_ASOS_PYTHON": sys.executable,
+            }
+            result = subprocess.run(
+                [str(_airflow_python()), "-c", LOAD, str(DAGS)],
+                capture_output=True,
+                text=True,
+                env=env,
+                timeout=300,
+                check=False,
+            )
+            assert result.returncode == 0, result.stderr[-3000:]
+            parsed.write_text(result.stdout.strip().splitlines()[-1])
+    loaded: dict[str, t.Any] = json.loads(parsed.read_text())
     assert loaded["errors"] == {}
     return loaded
 
