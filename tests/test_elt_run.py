@@ -186,6 +186,7 @@ def _table(markdown: str) -> dict[str, str]:
 def test_run_lands_one_store_keeps_its_state_in_s3_and_reports_the_summary(
     make_sandbox: Callable[..., SandboxServer], s3_url: str, meltano_sys: Path, tmp_path: Path
 ) -> None:
+    """Slow by nature: a real pipeline through elt_run, Meltano installing the plugins first."""
     server = make_sandbox(products=300)
     step_summary = tmp_path / "step_summary.md"
     env = _env(meltano_sys, server, s3_url, GITHUB_STEP_SUMMARY=str(step_summary))
@@ -220,6 +221,7 @@ def test_run_lands_one_store_keeps_its_state_in_s3_and_reports_the_summary(
 def test_run_fails_with_the_taps_exit_code_and_says_what_to_do(
     make_sandbox: Callable[..., SandboxServer], s3_url: str, meltano_sys: Path, tmp_path: Path
 ) -> None:
+    """Slow by nature: three real pipelines through elt_run, each failing a different way."""
     server = make_sandbox(products=50)
     step_summary = tmp_path / "step_summary.md"
     base = _env(
@@ -277,6 +279,7 @@ def test_parallel_stores_share_the_keys_rate_and_stay_under_its_limit(
     tmp_path: Path,
     shared: bool,
 ) -> None:
+    """Slow by nature: two real pipelines at once, paced under the key's per-second limit."""
     server = make_sandbox(products=300, rate_limit_per_second=KEY_LIMIT)
     # A 429's retry within 0.3 s, not the gateway's Retry-After of 1 s: the count of 429s
     # is the point, not the waits (with the share there are next to none).

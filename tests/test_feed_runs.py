@@ -31,6 +31,7 @@ def _by_path(server: SandboxServer) -> Counter[str]:
 def test_daily_runs_read_the_feeds_emit_every_arrival_and_restock_and_cost_what_is_new(
     make_sandbox: Callable[..., SandboxServer],
 ) -> None:
+    """Slow by nature: a first run and two daily ones, full syncs of a 3,000-product catalog."""
     server = make_sandbox(products=3000, restocks_per_day=4)
     config = tap_config(server.url, server.api_key)
     catalog = catalog_for(config, select=["products", "product_details", "stock_prices"])

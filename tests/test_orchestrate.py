@@ -115,7 +115,10 @@ def test_each_rendered_task_runs_its_store_against_the_sandbox_and_local_s3(
     installed_plugins: Path,
     tmp_path: Path,
 ) -> None:
-    """Every task's command as Airflow renders it, run as a worker would (in parallel)."""
+    """Slow by nature: two real pipelines, one per rendered task.
+
+    Every task's command as Airflow renders it, run as a worker would (in parallel).
+    """
     server = make_sandbox(products=200)
     with local_s3(BUCKET) as s3_url:
         # The worker's environment: secrets and the bucket, as the DAG's docstring lists.
@@ -187,6 +190,7 @@ exec {python} "$@"
 
 
 def test_exit_2_fails_the_task_at_once_and_exit_3_is_retried(tmp_path: Path) -> None:
+    """Slow by nature: a real Airflow migrates its database and runs the DAG with dag.test."""
     dags = tmp_path / "dags"
     dags.mkdir()
     (dags / "tap_asos_immediate_retries.py").write_text(IMMEDIATE_RETRIES)

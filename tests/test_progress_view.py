@@ -169,6 +169,7 @@ def test_the_view_of_a_real_meltano_run_and_its_exit_code(
     installed_plugins: Path,
     tmp_path: Path,
 ) -> None:
+    """Slow by nature: two real pipelines (one succeeds, one fails) seen through the view."""
     server = make_sandbox(products=300)
     env = pipeline_env(
         with_plugins(installed_plugins, tmp_path / "meltano-sys"),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ast
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -86,3 +88,21 @@ def test_readme_and_about_state_the_same_incremental_semantics() -> None:
         "ceil((new + last_today + 2) / page_size)",
     ):
         assert fact in " ".join(readme.split()), fact
+
+
+def test_the_slow_tests_say_why_and_the_docs_quote_the_last_fresh_clone_timing() -> None:
+    """bench/suite-time.md is what scripts/time-fresh-clone.sh last measured."""
+    timing = (ROOT / "bench" / "suite-time.md").read_text()
+    seconds = re.search(r"wall time: \*\*(\d+) s\*\* \(exit code 0\)", timing)
+    assert seconds is not None
+    development = (ROOT / "docs" / "development.md").read_text()
+    assert f"`make test` took {seconds[1]} s on 2 idle cores" in development
+    slowest = re.findall(r"^([0-9.]+)s call\s+(\S+?)::(\w+)", timing, flags=re.MULTILINE)
+    assert len(slowest) == 15
+    for took, path, name in slowest:
+        if float(took) < 8:  # the slow end-to-end tests, not the rest
+            continue
+        tree = ast.parse((ROOT / path).read_text())
+        functions = (node for node in ast.walk(tree) if isinstance(node, ast.FunctionDef))
+        test = next(node for node in functions if node.name == name)
+        assert (ast.get_docstring(test) or "").startswith("Slow by nature: "), f"{path}::{name}"

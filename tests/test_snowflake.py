@@ -166,7 +166,10 @@ def test_meltano_prod_run_loads_snowflake_on_fakesnow(
     installed_plugins: Path,
     tmp_path: Path,
 ) -> None:
-    """`meltano --environment=prod run tap-asos target-snowflake`, as prod runs it."""
+    """Slow by nature: Meltano installs target-snowflake, then a real prod pipeline runs.
+
+    `meltano --environment=prod run tap-asos target-snowflake`, as prod runs it.
+    """
     server = make_sandbox(products=300)
     secret = "fake-snowflake-password-9e1f"
     (tmp_path / "fakesnow").mkdir()
