@@ -113,15 +113,21 @@ def built_dists(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def installed_plugins(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A Meltano system dir with tap-asos and target-s3 installed, once per test worker.
+    """A Meltano system dir with tap-asos and target-s3 installed, once per test run.
 
     ``with_plugins`` gives a test its own system dir (its own system database and run
     files) over these plugins: a test that is not about installing need not pay ~4 s of
-    editable installs.
+    editable installs. Both workers use them, so no test installs into them: a test of
+    installing (elt_run's ``--install``) has a system dir of its own.
     """
-    sys_dir = tmp_path_factory.mktemp("meltano-plugins")
-    installed = run_meltano("install", "tap-asos", "target-s3", env=meltano_env(sys_dir))
-    assert installed.returncode == 0, installed.stderr[-3000:]
+    sys_dir = run_dir(tmp_path_factory) / "meltano-plugins"
+    with exclusive(sys_dir.with_name("meltano-plugins.lock")):
+        if not (sys_dir / ".installed").exists():
+            sys_dir.mkdir(exist_ok=True)
+            env = meltano_env(sys_dir)
+            installed = run_meltano("install", "tap-asos", "target-s3", env=env)
+            assert installed.returncode == 0, installed.stderr[-3000:]
+            (sys_dir / ".installed").touch()
     return sys_dir
 
 

@@ -135,10 +135,7 @@ def test_each_parallel_run_gets_the_keys_rate_divided_by_the_runs_at_once() -> N
 
 @pytest.fixture(scope="module")
 def meltano_sys(tmp_path_factory: pytest.TempPathFactory, installed_plugins: Path) -> Path:
-    """One Meltano system dir for the module, over the worker's installed plugins.
-
-    The first test's run still asks for ``--install`` (elt_run's flag, tested there).
-    """
+    """One Meltano system dir for the module, over the run's installed plugins."""
     return with_plugins(installed_plugins, tmp_path_factory.mktemp("meltano-sys"))
 
 
@@ -184,9 +181,13 @@ def _table(markdown: str) -> dict[str, str]:
 
 @pytest.mark.e2e
 def test_run_lands_one_store_keeps_its_state_in_s3_and_reports_the_summary(
-    make_sandbox: Callable[..., SandboxServer], s3_url: str, meltano_sys: Path, tmp_path: Path
+    make_sandbox: Callable[..., SandboxServer], s3_url: str, tmp_path: Path
 ) -> None:
-    """Slow by nature: a real pipeline through elt_run, Meltano installing the plugins first."""
+    """Slow by nature: a real pipeline through elt_run, Meltano installing the plugins first.
+
+    ``--install`` installs into a system dir of the test's own, not the shared plugins.
+    """
+    meltano_sys = tmp_path / "meltano-sys"
     server = make_sandbox(products=300)
     step_summary = tmp_path / "step_summary.md"
     env = _env(meltano_sys, server, s3_url, GITHUB_STEP_SUMMARY=str(step_summary))

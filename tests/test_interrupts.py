@@ -136,7 +136,7 @@ def test_a_stopped_run_sends_no_request_and_wakes_a_rate_limited_wait() -> None:
 
 @pytest.fixture
 def installed_meltano(installed_plugins: Path, tmp_path: Path) -> Path:
-    """A Meltano system dir of the test's own over the worker's installed plugins."""
+    """A Meltano system dir of the test's own over the run's installed plugins."""
     return with_plugins(installed_plugins, tmp_path / "meltano-sys")
 
 

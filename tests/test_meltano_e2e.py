@@ -58,7 +58,7 @@ def s3_server() -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def meltano_sys(tmp_path_factory: pytest.TempPathFactory, installed_plugins: Path) -> Path:
-    """One Meltano system dir for the module, over the worker's installed plugins."""
+    """One Meltano system dir for the module, over the run's installed plugins."""
     return with_plugins(installed_plugins, tmp_path_factory.mktemp("meltano-sys"))
 
 
