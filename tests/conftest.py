@@ -17,7 +17,7 @@ import pytest
 
 from tap_asos.sandbox import SandboxConfig, SandboxServer
 from tests.gateway import Gateway, Rule
-from tests.helpers import exclusive, meltano_env, run_dir, run_meltano
+from tests.helpers import meltano_env, once, run_dir, run_meltano
 
 if t.TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -95,10 +95,9 @@ def built_dists(tmp_path_factory: pytest.TempPathFactory) -> Path:
     Built once per ``make test``: the test workers share the run's base directory, and the
     first to get there builds while the other waits.
     """
-    base = run_dir(tmp_path_factory)
-    out, done = base / "dist", base / "dist.built"
-    with exclusive(base / "dist.lock"):
-        if not done.exists():
+    out = run_dir(tmp_path_factory) / "dist"
+    with once(out.with_name("dist.built")) as needed:
+        if needed:
             uv = str(Path(sys.executable).with_name("uv"))
             for project in (ROOT, ROOT / "loaders" / "target-s3"):
                 subprocess.run(
@@ -107,7 +106,6 @@ def built_dists(tmp_path_factory: pytest.TempPathFactory) -> Path:
                     capture_output=True,
                     timeout=600,
                 )
-            done.touch()
     return out
 
 
@@ -121,13 +119,11 @@ def installed_plugins(tmp_path_factory: pytest.TempPathFactory) -> Path:
     installing (elt_run's ``--install``) has a system dir of its own.
     """
     sys_dir = run_dir(tmp_path_factory) / "meltano-plugins"
-    with exclusive(sys_dir.with_name("meltano-plugins.lock")):
-        if not (sys_dir / ".installed").exists():
-            sys_dir.mkdir(exist_ok=True)
+    with once(sys_dir.with_name("meltano-plugins.installed")) as needed:
+        if needed:
             env = meltano_env(sys_dir)
             installed = run_meltano("install", "tap-asos", "target-s3", env=env)
             assert installed.returncode == 0, installed.stderr[-3000:]
-            (sys_dir / ".installed").touch()
     return sys_dir
 
 

@@ -349,6 +349,20 @@ def exclusive(path: Path) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
+@contextlib.contextmanager
+def once(done: Path) -> Iterator[bool]:
+    """Whether the caller must build what ``done`` marks, under a lock beside it.
+
+    Yields True to the first caller only (``done`` is written when its block ends without
+    error); a second worker arriving meanwhile waits, then gets False.
+    """
+    with exclusive(done.with_name(done.name + ".lock")):
+        needed = not done.exists()
+        yield needed
+        if needed:
+            done.touch()
+
+
 def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The directory of this pytest run that every test worker shares.
 
@@ -362,12 +376,13 @@ def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def side_venv(venv: Path, *packages: str) -> Path:
     """A virtualenv of its own for a tool the tests drive (built once); its python.
 
-    A stamp names the packages, so a venv whose install failed or whose pins changed is
-    completed rather than trusted. A lock beside it keeps a second worker from building
+    A stamp in it names the packages, so a venv whose install failed or whose pins changed
+    is completed rather than trusted. A lock beside it keeps a second worker from building
     it at the same time (it waits, then finds the stamp).
     """
     python = venv / "bin" / "python"
     stamp = venv / (".installed-" + "-".join(sorted(packages)).replace("/", "_")[:200])
+    # The lock is beside the venv, not in it: uv will not make a venv in a directory.
     with exclusive(venv.with_name(venv.name + ".lock")):
         if not stamp.exists():
             uv = Path(sys.executable).with_name("uv")

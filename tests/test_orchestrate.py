@@ -19,8 +19,8 @@ from pathlib import Path
 import pytest
 
 from tests.helpers import (
-    exclusive,
     local_s3,
+    once,
     pipeline_env,
     run_dir,
     s3_objects,
@@ -67,8 +67,8 @@ def dag(tmp_path_factory: pytest.TempPathFactory) -> dict[str, t.Any]:
     Parsed once per run (Airflow's import costs seconds), whichever worker comes first.
     """
     parsed = run_dir(tmp_path_factory) / "airflow-dag.json"
-    with exclusive(parsed.with_suffix(".lock")):
-        if not parsed.exists():
+    with once(parsed) as needed:
+        if needed:
             env = {
                 **os.environ,
                 "AIRFLOW_HOME": str(tmp_path_factory.mktemp("airflow")),
