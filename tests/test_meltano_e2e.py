@@ -1,13 +1,12 @@
 """End to end: the real `meltano run tap-asos target-s3` against the sandbox and moto.
 
-Meltano installs the plugins into a temporary system dir (so the developer's .meltano
-is untouched), keeps state in the S3 state backend on the same local S3, and the test
-reads the bucket back with boto3.
+The plugins are the run's (``installed_plugins``, a temporary system dir, so the
+developer's .meltano is untouched); Meltano keeps state in the S3 state backend on the same
+local S3, and the test reads the bucket back with boto3.
 """
 
 from __future__ import annotations
 
-import gzip
 import json
 import os
 import signal
@@ -18,12 +17,18 @@ import typing as t
 from collections import Counter
 from pathlib import Path
 
-import boto3
 import pytest
-import requests
-from moto.server import ThreadedMotoServer
 
-from tests.helpers import catalog_truth, ids, on_leaves, pipeline_env, run_meltano, with_plugins
+from tests.helpers import (
+    catalog_truth,
+    ids,
+    local_s3,
+    on_leaves,
+    pipeline_env,
+    run_meltano,
+    s3_objects,
+    with_plugins,
+)
 
 if t.TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -37,23 +42,8 @@ pytestmark = pytest.mark.e2e
 
 @pytest.fixture
 def s3_server() -> Iterator[str]:
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    url = f"http://{host}:{port}"
-    # moto keeps its data per process, not per server: start from an empty S3.
-    requests.post(f"{url}/moto-api/reset", timeout=10).raise_for_status()
-    boto3.client(
-        "s3",
-        endpoint_url=url,
-        region_name="us-east-1",
-        aws_access_key_id="e2e",
-        aws_secret_access_key="e2e-secret",
-    ).create_bucket(Bucket=BUCKET)
-    try:
+    with local_s3(BUCKET) as url:
         yield url
-    finally:
-        server.stop()
 
 
 @pytest.fixture(scope="module")
@@ -82,24 +72,6 @@ def _meltano(args: list[str], env: dict[str, str]) -> subprocess.CompletedProces
     return run_meltano(*args, env=env)
 
 
-def _objects(s3_url: str, prefix: str) -> dict[str, list[dict[str, t.Any]]]:
-    s3 = boto3.client(
-        "s3",
-        endpoint_url=s3_url,
-        region_name="us-east-1",
-        aws_access_key_id="e2e",
-        aws_secret_access_key="e2e-secret",
-    )
-    out: dict[str, list[dict[str, t.Any]]] = {}
-    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=BUCKET, Prefix=prefix):
-        for obj in page.get("Contents", []):
-            body = s3.get_object(Bucket=BUCKET, Key=obj["Key"])["Body"].read()
-            if obj["Key"].endswith(".gz"):
-                body = gzip.decompress(body)
-            out[obj["Key"]] = [json.loads(line) for line in body.splitlines()]
-    return out
-
-
 def test_meltano_run_lands_every_record_once_and_resumes_from_s3_state(
     make_sandbox: Callable[..., SandboxServer],
     s3_server: str,
@@ -111,7 +83,7 @@ def test_meltano_run_lands_every_record_once_and_resumes_from_s3_state(
     env = _env(meltano_sys, server, s3_server)
     first = _meltano(["run", "tap-asos", "target-s3"], env)
     assert first.returncode == 0, first.stderr[-4000:]
-    landed = _objects(s3_server, "asos/dev/")
+    landed = s3_objects(s3_server, BUCKET, "asos/dev/")
     products = [r for key, rows in landed.items() if "/products/" in key for r in rows]
     keys = Counter((r["categoryId"], r["id"]) for r in products)
     assert keys
@@ -125,13 +97,13 @@ def test_meltano_run_lands_every_record_once_and_resumes_from_s3_state(
     assert set(details) == {pid for _, pid in keys}
     assert max(details.values()) == 1
 
-    state_objects = _objects(s3_server, "meltano-state/")
+    state_objects = s3_objects(s3_server, BUCKET, "meltano-state/")
     assert any("dev:tap-asos-to-target-s3" in key for key in state_objects)
 
     server.advance(1)
     second = _meltano(["run", "tap-asos", "target-s3"], env)
     assert second.returncode == 0, second.stderr[-4000:]
-    after = _objects(s3_server, "asos/dev/")
+    after = s3_objects(s3_server, BUCKET, "asos/dev/")
     new_keys = set(after) - set(landed)
     assert not set(landed) - set(after), "an earlier object was overwritten or removed"
     new_products = [r for key in new_keys if "/products/" in key for r in after[key]]
@@ -209,7 +181,7 @@ def test_a_tap_killed_mid_run_loses_nothing_in_the_bucket(
     finally:
         if run.poll() is None:
             run.kill()
-    interrupted = _objects(s3_server, "asos/crash/")
+    interrupted = s3_objects(s3_server, BUCKET, "asos/crash/")
     assert interrupted, "nothing was made durable before the kill"
 
     # The rerun unthrottled: what it reads again, not how fast, is the point.
@@ -217,7 +189,7 @@ def test_a_tap_killed_mid_run_loses_nothing_in_the_bucket(
         ["run", "tap-asos", "target-s3"], {**env, "TAP_ASOS_REQUESTS_PER_SECOND": "0"}
     )
     assert resumed.returncode == 0, resumed.stderr[-4000:]
-    landed = _objects(s3_server, "asos/crash/")
+    landed = s3_objects(s3_server, BUCKET, "asos/crash/")
     assert not set(interrupted) - set(landed)
     keys = Counter(
         (r["store"], r["categoryId"], r["id"])
