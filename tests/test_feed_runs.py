@@ -6,7 +6,7 @@ import json
 import typing as t
 from collections import Counter
 
-from tests.helpers import catalog_for, catalog_truth, run_tap, tap_config
+from tests.helpers import SyncResult, catalog_for, catalog_truth, ids, run_tap, tap_config
 
 if t.TYPE_CHECKING:
     from collections.abc import Callable
@@ -20,12 +20,29 @@ DETAIL = "/products/v3/detail"
 STOCK = "/products/v3/get-stock-price"
 
 
-def _ids(pairs: set[tuple[int, int]]) -> set[int]:
-    return {product_id for _category, product_id in pairs}
+# New in and Back in stock, two genders (real ids).
+FEEDS = {27108, 27110, 17204, 17010}
 
 
 def _by_path(server: SandboxServer) -> Counter[str]:
     return Counter(server.stats()["by_path"])
+
+
+def _next_day(
+    server: SandboxServer,
+    config: dict[str, t.Any],
+    catalog: dict[str, t.Any],
+    state: dict[str, t.Any],
+) -> tuple[SyncResult, Counter[str], set[int]]:
+    """A day passes, then a run from ``state``.
+
+    Its result, its requests by path, and the ids that entered a listing that day.
+    """
+    before = catalog_truth(server)
+    server.advance(1)
+    seen = _by_path(server)
+    result = run_tap(config, catalog=catalog, state=state)
+    return result, _by_path(server) - seen, ids(catalog_truth(server) - before)
 
 
 def test_daily_runs_read_the_feeds_emit_every_arrival_and_restock_and_cost_what_is_new(
@@ -38,7 +55,6 @@ def test_daily_runs_read_the_feeds_emit_every_arrival_and_restock_and_cost_what_
     first = run_tap(config, catalog=catalog)
     leaves = {c for c, _ in catalog_truth(server)}
     first_lists = {r["categoryId"] for r in first.records["products"]}
-    feeds = {27108, 27110, 17204, 17010}  # New in and Back in stock, two genders (real ids)
     assert leaves | {27108, 27110} <= first_lists  # every leaf, and the feeds (restocks: none yet)
     first_cost = _by_path(server)
     # Stock calls batch 50 ids across a store's partitions, not one call per leaf.
@@ -46,23 +62,18 @@ def test_daily_runs_read_the_feeds_emit_every_arrival_and_restock_and_cost_what_
     assert first_cost[STOCK] <= -(-len(products) // 50) + 5
     state = first.final_state
     for day in (1, 2):
-        before = catalog_truth(server)
-        server.advance(1)
-        seen = _by_path(server)
-        result = run_tap(config, catalog=catalog, state=state)
+        result, cost, entered = _next_day(server, config, catalog, state)
         state = result.final_state
-        cost = _by_path(server) - seen
         emitted = {r["id"] for r in result.records["products"]}
-        entered = _ids(catalog_truth(server) - before)
         assert entered, "the sandbox added nothing"
         assert entered <= emitted, f"day {day}: lost {sorted(entered - emitted)[:5]}"
-        assert {r["categoryId"] for r in result.records["products"]} <= feeds
+        assert {r["categoryId"] for r in result.records["products"]} <= FEEDS
         # What is new costs: the feeds' pages, one detail per arrival, batches of 50.
-        assert cost[LIST] <= 2 * len(feeds)
+        assert cost[LIST] <= 2 * len(FEEDS)
         details = {r["id"] for r in result.records["product_details"]}
         assert entered <= details
         if day == 2:  # the overlap (yesterday's Today block) is not fetched again
-            assert len(details) <= len(entered) + len(feeds) * 2
+            assert len(details) <= len(entered) + len(FEEDS) * 2
             assert cost[DETAIL] == len(details)
         assert cost[STOCK] <= -(-len(emitted) // 50) + 1
     sizes = [len(json.dumps(p)) for p in state["bookmarks"]["products"]["partitions"]]
@@ -84,7 +95,7 @@ def test_a_snapshot_counts_the_arrivals_no_feed_listed_and_emits_them(
     emitted = {(r["categoryId"], r["id"]) for r in second.records["products"]}
     assert entered <= emitted
     catalog = server.sandbox.catalog
-    skipped = {i for i in _ids(entered) if catalog.skips_new_in(t.cast("int", catalog.index_of(i)))}
+    skipped = {i for i in ids(entered) if catalog.skips_new_in(t.cast("int", catalog.index_of(i)))}
     assert skipped, "the sandbox skipped no arrival"
     assert _misses(caplog) == len(skipped)
 
@@ -109,22 +120,18 @@ def test_state_of_the_per_leaf_release_upgrades_with_no_arrival_lost(
     server = make_sandbox(products=2000, restocks_per_day=2)
     config = tap_config(server.url, server.api_key)
     catalog = catalog_for(config, select=["products"])
-    feeds = {27108, 27110, 17204, 17010}
     old = run_tap({**config, "read_feeds": False}, catalog=catalog).final_state
     partitions = old["bookmarks"]["products"]["partitions"]
-    partitions[:] = [p for p in partitions if p["context"]["categoryId"] not in feeds]
+    partitions[:] = [p for p in partitions if p["context"]["categoryId"] not in FEEDS]
     for day in (1, 2):
-        before = catalog_truth(server)
-        server.advance(1)
-        seen = _by_path(server)
-        result = run_tap(config, catalog=catalog, state=old)
+        result, cost, entered = _next_day(server, config, catalog, old)
         old = result.final_state
         emitted = {r["id"] for r in result.records["products"]}
-        assert _ids(catalog_truth(server) - before) <= emitted, f"day {day}"
+        assert entered <= emitted, f"day {day}"
         listed = {r["categoryId"] for r in result.records["products"]}
         if day == 1:  # the upgrade run: every leaf from its bookmark, the feeds whole
-            assert listed - feeds
-            assert _by_path(server)[LIST] - seen[LIST] > 2 * len(feeds)
+            assert listed - FEEDS
+            assert cost[LIST] > 2 * len(FEEDS)
         else:  # from then on, the feeds
-            assert listed <= feeds
-            assert _by_path(server)[LIST] - seen[LIST] <= 2 * len(feeds)
+            assert listed <= FEEDS
+            assert cost[LIST] <= 2 * len(FEEDS)
