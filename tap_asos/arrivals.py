@@ -41,10 +41,12 @@ from __future__ import annotations
 
 import typing as t
 from dataclasses import dataclass, field
-from datetime import datetime
+
+from tap_asos.state import Bookmark
 
 if t.TYPE_CHECKING:
     from collections.abc import Sequence
+    from datetime import datetime
 
 Record = dict[str, t.Any]
 Item = tuple[int, Record]  # a product to emit, with its position in the listing
@@ -56,39 +58,6 @@ FRESHNESS_FACET = "freshness_band"
 BANDS = (("1", 1), ("2", 2), ("3", 7), ("4", 14), ("5", 28))
 # The API's day may differ from UTC's by up to one at either end of a span.
 DAY_MARGIN = 2
-
-
-@dataclass(frozen=True)
-class Bookmark:
-    """A partition's incremental state: where its last finished run left the listing."""
-
-    anchors: tuple[int, ...] = ()
-    checked_at: datetime | None = None  # start of the last run that finished the partition
-    frozen: int | None = None  # how many products the frozen part held then
-    # Products that run sent to the child streams from above its anchors (its Today
-    # block): the next run reads them again (at-least-once) but fetches them no more.
-    fetched: frozenset[int] = frozenset()
-
-    @classmethod
-    def from_state(cls, state: dict[str, t.Any]) -> Bookmark:
-        """Read a partition's state; older releases' state (an id bookmark) has no anchors."""
-        checked = state.get("checked_at")
-        frozen = state.get("frozen")
-        return cls(
-            anchors=tuple(int(a) for a in state.get("anchors") or ()),
-            checked_at=datetime.fromisoformat(checked) if checked else None,
-            frozen=int(frozen) if frozen is not None else None,
-            fetched=frozenset(int(i) for i in state.get("fetched") or ()),
-        )
-
-    def to_state(self) -> dict[str, t.Any]:
-        """The fields this bookmark keeps in a partition's state (small, catalog-size free)."""
-        return {
-            "anchors": list(self.anchors),
-            "checked_at": self.checked_at.isoformat() if self.checked_at else None,
-            "frozen": self.frozen,
-            "fetched": sorted(self.fetched),
-        }
 
 
 def band_counts(payload: dict[str, t.Any]) -> dict[str, int] | None:
@@ -187,6 +156,33 @@ class ArrivalScan:
         """The listing ended: what is still held back (an anchor that met no pair)."""
         held, self._candidate = self._candidate, None
         return [self._emitted(held[1], held[2])] if held else []
+
+    def sends_to_children(self, product_id: int) -> bool:
+        """Whether a product this scan emits goes to the child streams (details, stock).
+
+        A snapshot fetches every product's children (a price history).  Otherwise the
+        first anchor of the stop pair is emitted in case it came back in stock; it is
+        almost always an old product, so it costs no detail or stock call.  Nor does
+        what the last run sent to the children from its Today block, which this run
+        reads again (the at-least-once overlap).
+        """
+        if self.everything:
+            return True
+        return product_id != self.stop_anchor and product_id not in self.bookmark.fetched
+
+    @property
+    def steady(self) -> bool:
+        """Whether this read costs what the partition's steady runs cost.
+
+        A first read, or one down to the freshness band (anchors lost), says nothing of
+        a steady run's cost; a snapshot always reads everything.
+        """
+        bookmark = self.bookmark
+        return (
+            self.everything
+            or (bool(bookmark.anchors) and self.stopped_by != "band")
+            or (bookmark.checked_at is not None and bookmark.frozen == 0)  # empty then
+        )
 
     def note_sent(self, position: int | None, product_id: int) -> None:
         """``product_id``, read at ``position``, went to the child streams."""

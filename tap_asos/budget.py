@@ -2,7 +2,7 @@
 
 With ``max_requests`` set, each partition's cost in its last steady run (kept in its
 state) estimates the run for free; with ``plan_before_run``, the plan does (its first
-pages count against the budget).
+pages count against the budget).  Both estimates come from :mod:`tap_asos.estimate`.
 """
 
 from __future__ import annotations
@@ -11,9 +11,11 @@ import json
 import math
 import typing as t
 
-from tap_asos.plan import PlanningTap, left_for_next_run, make_plan, partition_state
+from tap_asos.estimate import left_for_next_run
+from tap_asos.plan import make_plan
 
 if t.TYPE_CHECKING:
+    from tap_asos.plan import PlanningTap
     from tap_asos.products import Products
 
 
@@ -23,20 +25,21 @@ def announce_budget(tap: PlanningTap) -> None:
     By default from what each partition cost in its last finished run (kept in its
     state, so the estimate is free); with ``plan_before_run``, by planning (below).
     """
-    if tap.config.get("plan_before_run"):
+    if tap.settings.plan_before_run:
         announce_planned_budget(tap)
         return
-    budget = int(tap.config["max_requests"])
+    budget = tap.settings.max_requests
     products = t.cast("Products", tap.streams["products"])
     if not products.selected:
         return
+    state = products.products_state
     contexts: list[dict[str, t.Any] | None] = []
     known: list[int | None] = []
     for context in products.partitions:  # in the run's order
-        state = partition_state(tap, context)
-        done = products.full_table and state.get("snapshot_at") == _snapshot_in_progress(tap)
+        partition = state.partition(context)
+        done = products.full_table and state.done_in_snapshot(partition)
         contexts.append(None if done else context)
-        known.append(0 if done else products.last_cost(state))
+        known.append(0 if done else partition.costs.get(products.cost_key))
     history = [c for c in known if c is not None]
     if not history:
         tap.logger.info(
@@ -67,11 +70,6 @@ def announce_budget(tap: PlanningTap) -> None:
     )
 
 
-def _snapshot_in_progress(tap: PlanningTap) -> str | None:
-    products = tap.state.get("bookmarks", {}).get("products", {})
-    return t.cast("str | None", products.get("snapshot_in_progress"))
-
-
 def _log_budget(tap: PlanningTap, figures: dict[str, t.Any]) -> None:
     tap.logger.info("Budget: %s", json.dumps(figures, sort_keys=True))
     if left := figures["partitions_left_for_next_run"]:
@@ -92,7 +90,7 @@ def announce_planned_budget(tap: PlanningTap) -> None:
     it is made only when they take at most a quarter of it; the countries and
     category trees it reads are not read again by the run.
     """
-    budget = int(tap.config["max_requests"])
+    budget = tap.settings.max_requests
     products = t.cast("Products", tap.streams["products"])
     if products.selected:
         # Read by the run anyway (countries, category trees): not extra.

@@ -16,8 +16,6 @@ from dataclasses import dataclass, field
 if t.TYPE_CHECKING:
     from collections.abc import Callable, Iterator
 
-    from tap_asos.arrivals import ArrivalScan
-
 
 @dataclass
 class _Pending:
@@ -84,27 +82,3 @@ class ChildBatches:
 
 def _context(store: str, ids: list[int]) -> dict[str, t.Any]:
     return {"store": store, "productIds": tuple(ids)}
-
-
-def for_children(
-    record: dict[str, t.Any], scan: ArrivalScan, listed: set[int] | None
-) -> tuple[int, bool, int | None, ArrivalScan]:
-    """The product about to be emitted, as ``Products.generate_child_contexts`` needs it.
-
-    The first anchor of the stop pair is emitted in case it came back in stock; it is
-    almost always an old product, so it costs no detail or stock call.  Nor does what
-    the last run sent to the children from its Today block, which this run reads again
-    (the at-least-once overlap).
-    """
-    product_id = int(record["id"])
-    if listed is not None:
-        listed.add(product_id)
-    position = record.get("position")
-    if scan.everything:
-        # A snapshot fetches every product's children (a price history); its head block
-        # is noted here, children selected or not, so that the next snapshot's audit
-        # does not count it.
-        scan.note_sent(position, product_id)
-        return product_id, True, position, scan
-    include = product_id != scan.stop_anchor and product_id not in scan.bookmark.fetched
-    return product_id, include, position, scan

@@ -3,7 +3,8 @@
 Every request of the tap goes through :class:`AsosStream`: base URL, RapidAPI
 headers, the API key, the shared rate limiter and request budget, response
 validation, retries with backoff (honouring ``Retry-After``), JSON decoding and
-error messages that never carry the key.
+error messages that never carry the key.  Settings come typed from the tap
+(:class:`tap_asos.settings.Settings`).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from urllib.parse import urlparse
 
 import msgspec
 import requests
+from singer_sdk import metrics
 from singer_sdk.authenticators import APIKeyAuthenticator
 from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
 from singer_sdk.helpers.conform import TypeConformanceLevel
@@ -36,13 +38,12 @@ if t.TYPE_CHECKING:
     from singer_sdk.pagination import BaseAPIPaginator
 
     from tap_asos.runtime import RequestPolicy, RunStats
+    from tap_asos.settings import Settings
     from tap_asos.stores import StoreInfo, StoreResolver
 
 _DECODER = msgspec.json.Decoder()
 # The category tree: a stream of its own, and where products discovers its partitions.
 CATEGORIES_PATH = "/categories/list"
-# The API takes at most this many ids per get-stock-price call (the site batches ~50).
-MAX_STOCK_PRICE_IDS = 50
 # RapidAPI's per-second 429 carries no Retry-After in any quote found: wait ~1 s.
 DEFAULT_RETRY_AFTER = 1.0
 MAX_RETRY_AFTER = 120.0
@@ -94,14 +95,14 @@ class AsosStream(RESTStream[t.Any]):
     @override
     @property
     def url_base(self) -> str:
-        return str(self.config["api_url"]).rstrip("/")
+        return self.settings.api_url.rstrip("/")
 
     @override
     @property
     def authenticator(self) -> APIKeyAuthenticator:
         return APIKeyAuthenticator(
             key="X-RapidAPI-Key",
-            value=str(self.config["api_key"]),
+            value=self.settings.api_key,
             location="header",
         )
 
@@ -109,25 +110,30 @@ class AsosStream(RESTStream[t.Any]):
     @property
     def http_headers(self) -> dict[str, str]:
         return {
-            "X-RapidAPI-Host": str(self.config["rapidapi_host"]),
+            "X-RapidAPI-Host": self.settings.rapidapi_host,
             "Accept": "application/json",
         }
 
     @override
     @property
     def user_agent(self) -> str:
-        return str(self.config.get("user_agent") or f"tap-asos/{__version__}")
+        return self.settings.user_agent or f"tap-asos/{__version__}"
 
     @override
     @property
     def timeout(self) -> int:
-        return int(self.config["timeout"])
+        return self.settings.timeout
 
     @override
     @property
     def requests_session(self) -> requests.Session:
         # One pooled session per tap run, shared by every stream and worker thread.
         return self.tap_runtime.session
+
+    @property
+    def settings(self) -> Settings:
+        """The run's settings, typed."""
+        return self.tap_runtime.settings
 
     @property
     def stats(self) -> RunStats:
@@ -187,8 +193,39 @@ class AsosStream(RESTStream[t.Any]):
         Safe to call from worker threads.
         """
         request = self.get_request(f"{self.url_base}{path}", params)
-        send = self.request_decorator(self._request)
+        send = self.request_decorator(self.send_request)
         return self.payload(send(request, context))
+
+    def send_request(
+        self, request: requests.PreparedRequest, context: Context | None
+    ) -> requests.Response:
+        """Send one prepared request and validate the answer, as the SDK's own loop does.
+
+        Retries, the rate limit and the budget come from wrapping it in
+        :meth:`request_decorator`.  The SDK's per-request metric point is logged here.
+        """
+        response = self.requests_session.send(
+            request, timeout=self.timeout, allow_redirects=self.allow_redirects
+        )
+        metrics.log(
+            self.metrics_logger,
+            metrics.Point(
+                "timer",
+                metric=metrics.Metric.HTTP_REQUEST_DURATION,
+                value=response.elapsed.total_seconds(),
+                tags={
+                    metrics.Tag.STREAM: self.name,
+                    metrics.Tag.ENDPOINT: self.path,
+                    metrics.Tag.HTTP_STATUS_CODE: response.status_code,
+                    metrics.Tag.STATUS: metrics.Status.SUCCEEDED
+                    if response.status_code < HTTPStatus.BAD_REQUEST
+                    else metrics.Status.FAILED,
+                    **({metrics.Tag.CONTEXT: context} if context else {}),
+                },
+            ),
+        )
+        self.validate_response(response)
+        return response
 
     def get_request(self, url: str, params: dict[str, t.Any] | str) -> requests.PreparedRequest:
         """A GET of ``url`` with the stream's headers and auth, as the SDK builds its own."""
@@ -211,7 +248,7 @@ class AsosStream(RESTStream[t.Any]):
             if _QUOTA_MARKER in message.lower():
                 raise AsosAPIError(self._error_text(response, message), status)
             self.request_policy.pause(
-                min(self._retry_after(response), float(self.config["backoff_max_seconds"]))
+                min(self._retry_after(response), self.settings.backoff_max_seconds)
             )
             raise RetriableAPIError(self._error_text(response, message), response)
         if status >= HTTPStatus.INTERNAL_SERVER_ERROR:
@@ -260,7 +297,7 @@ class AsosStream(RESTStream[t.Any]):
         if response.status_code in {HTTPStatus.UNAUTHORIZED, HTTPStatus.FORBIDDEN}:
             hint = (
                 " Check TAP_ASOS_API_KEY (RapidAPI key) and that it is subscribed to "
-                f"the API at host {self.config['rapidapi_host']}."
+                f"the API at host {self.settings.rapidapi_host}."
             )
         elif response.status_code == HTTPStatus.TOO_MANY_REQUESTS:
             hint = " Lower requests_per_second or raise the RapidAPI plan's quota."
@@ -282,8 +319,8 @@ class AsosStream(RESTStream[t.Any]):
         # backoff sends each caught exception in; a 429 waits what the gateway asks
         # (or ~1 s), anything else waits backoff_factor * 2**attempt; both capped at
         # backoff_max_seconds ("the longest wait between two retries").
-        factor = float(self.config["backoff_factor"])
-        cap = float(self.config["backoff_max_seconds"])
+        factor = self.settings.backoff_factor
+        cap = self.settings.backoff_max_seconds
         attempt = 0
         exception = yield  # type: ignore[misc]
         while True:
@@ -311,12 +348,12 @@ class AsosStream(RESTStream[t.Any]):
     def backoff_jitter(self, value: float) -> float:
         # Up to +25 %: spreads retries of concurrent workers without the SDK's
         # default extra second, which would dwarf short backoffs; never past the cap.
-        cap = max(value, float(self.config["backoff_max_seconds"]))
+        cap = max(value, self.settings.backoff_max_seconds)
         return min(value * (1 + random.random() / 4), cap)  # noqa: S311
 
     @override
     def backoff_max_tries(self) -> int:
-        return int(self.config["max_retries"]) + 1
+        return self.settings.max_retries + 1
 
     @override
     def backoff_handler(self, details: Details) -> None:
@@ -391,14 +428,6 @@ class AsosStream(RESTStream[t.Any]):
         return None
 
     @override
-    def log_sync_costs(self) -> None:
-        super().log_sync_costs()
-        # The SDK calls this for every stream once all have synced (sync_all is final):
-        # the records since the last STATE are out, and no final STATE may follow them
-        # (none is written when the state did not change), so flush them now.
-        self.tap_runtime.flush_output()
-
-    @override
     def parse_response(self, response: requests.Response) -> Iterable[dict[str, t.Any]]:
         payload = self.payload(response)
         if isinstance(payload, list):
@@ -411,13 +440,11 @@ class _TapRuntime(t.Protocol):
     """What the streams need from the tap (implemented by ``TapAsos``)."""
 
     session: requests.Session
+    settings: Settings
     stats: RunStats
     request_policy: RequestPolicy
     stores: StoreResolver
     run_started_at: datetime
-
-    def flush_output(self) -> None:
-        """Write out buffered Singer messages."""
 
     def write_state_now(self) -> None:
         """Write a STATE message of the tap's state as it stands (after its records)."""

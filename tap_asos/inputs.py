@@ -4,18 +4,30 @@ Each bad file ends the run with one line that names the file and says what to fi
 exit code 2 (``tap_asos.failures``). Messages name JSON positions, keys and types, never
 a value from the config (it holds the API key).
 
-The state's partition keys and the type each must have live in one table,
-:data:`PARTITION_KEYS`; keys not in it are left alone (the SDK and later releases may add
-their own).
+The state's keys and the type each must have come from the state's one definition,
+:mod:`tap_asos.state` (``PARTITION_KEYS``, ``CONTEXT_KEYS``, ``STREAM_KEYS``); keys not
+in them are left alone (the SDK and later releases may add their own).  A state written
+by a newer release (its ``version``) is refused the same way.
 """
 
 from __future__ import annotations
 
-import io
 import json
 import typing as t
-from datetime import datetime
+from dataclasses import dataclass, field
 from pathlib import Path
+
+from tap_asos.state import (
+    BOOKMARKS,
+    CONTEXT,
+    CONTEXT_KEYS,
+    PARTITION_KEYS,
+    PARTITIONS,
+    STREAM_KEYS,
+    StateVersionError,
+    check_version,
+    describe,
+)
 
 PARTITION_HELP = (
     "Fix or remove that entry (its partition is then read again from the start), "
@@ -53,57 +65,6 @@ def _state_value(value: object) -> str:
     return _json_type(value)
 
 
-def _is_int(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _is_int_list(value: object) -> bool:
-    return isinstance(value, list) and all(_is_int(v) for v in value)
-
-
-def _is_iso_datetime(value: object) -> bool:
-    if not isinstance(value, str):
-        return False
-    try:
-        datetime.fromisoformat(value)
-    except ValueError:
-        return False
-    return True
-
-
-class KeyType(t.NamedTuple):
-    """How to check one key of a state entry, and what to call the expected type."""
-
-    check: t.Callable[[object], bool]
-    expected: str
-
-
-# Keys of a partition's state (see arrivals.Bookmark, products.Products) and their types.
-PARTITION_KEYS: dict[str, KeyType] = {
-    "anchors": KeyType(_is_int_list, "an array of integers (product ids)"),
-    "fetched": KeyType(_is_int_list, "an array of integers (product ids)"),
-    "checked_at": KeyType(
-        lambda v: v is None or _is_iso_datetime(v), "an ISO-8601 date-time string or null"
-    ),
-    "frozen": KeyType(lambda v: v is None or _is_int(v), "an integer or null"),
-    "costs": KeyType(
-        lambda v: isinstance(v, dict) and all(_is_int(c) for c in v.values()),
-        "an object of integers (requests per mode)",
-    ),
-    "snapshot_at": KeyType(lambda v: isinstance(v, str), "a string"),
-    "progress_markers": KeyType(lambda v: isinstance(v, dict), "an object"),
-}
-# Keys of a partition's context.
-CONTEXT_KEYS: dict[str, KeyType] = {
-    "store": KeyType(lambda v: isinstance(v, str), "a string (store code)"),
-    "categoryId": KeyType(_is_int, "an integer"),
-}
-# Keys of a stream's state, beside its partitions.
-STREAM_KEYS: dict[str, KeyType] = {
-    "snapshot_in_progress": KeyType(lambda v: isinstance(v, str), "a string"),
-}
-
-
 def parse_json_object(text: str, *, kind: str, name: str, fix: str) -> dict[str, t.Any]:
     """Parse a file's text as one JSON object.
 
@@ -132,21 +93,26 @@ def parse_json_object(text: str, *, kind: str, name: str, fix: str) -> dict[str,
     return value
 
 
-def check_config_files(paths: t.Iterable[str]) -> None:
-    """Check each ``--config`` file (``ENV`` is not a file).
+def read_config_files(paths: t.Iterable[str]) -> ConfigInput:
+    """The ``--config`` files merged in order, and whether one was ``ENV``.
 
     Click reads them while parsing the command line, before ``invoke``.
 
     Raises:
         InputError: With the file's name and, for bad JSON, the line and column.
     """
+    config: dict[str, t.Any] = {}
+    parse_env = False
     for path in paths:
-        if path != "ENV":
-            check_config_file(path)
+        if path == "ENV":
+            parse_env = True
+        else:
+            config |= read_config_file(path)
+    return ConfigInput(config, parse_env)
 
 
-def check_config_file(path: str) -> None:
-    """Check that a ``--config`` file exists and holds one JSON object.
+def read_config_file(path: str) -> dict[str, t.Any]:
+    """A ``--config`` file's settings: it must exist and hold one JSON object.
 
     Raises:
         InputError: With the file's name and, for bad JSON, the line and column.
@@ -161,7 +127,7 @@ def check_config_file(path: str) -> None:
     except (OSError, UnicodeDecodeError) as exc:
         msg = f"Config file {path} cannot be read ({type(exc).__name__}). {fix}"
         raise InputError(msg) from None
-    parse_json_object(text, kind="Config", name=path, fix=fix)
+    return parse_json_object(text, kind="Config", name=path, fix=fix)
 
 
 def check_state(text: str, name: str) -> dict[str, t.Any]:
@@ -177,7 +143,7 @@ def check_state(text: str, name: str) -> dict[str, t.Any]:
         name=name,
         fix="Fix the file, or run without --state to read everything again.",
     )
-    bookmarks = state.get("bookmarks", {})
+    bookmarks = state.get(BOOKMARKS, {})
     if not isinstance(bookmarks, dict):
         msg = (
             f'State file {name}: "bookmarks" must be an object (stream name to its state), '
@@ -201,9 +167,14 @@ def _check_stream_state(name: str, stream: str, stream_state: object) -> None:
             found = _state_value(stream_state[key])
             msg = f'{where}: "{key}" must be {kind.expected}, not {found}. {fix}'
             raise InputError(msg)
-    partitions = stream_state.get("partitions", [])
+    try:
+        check_version(stream_state)
+    except StateVersionError as exc:
+        msg = f"{where}: {exc}, or run without --state to read everything again."
+        raise InputError(msg) from None
+    partitions = stream_state.get(PARTITIONS, [])
     if not isinstance(partitions, list):
-        msg = f'{where}: "partitions" must be an array, not {_json_type(partitions)}. {fix}'
+        msg = f'{where}: "{PARTITIONS}" must be an array, not {_json_type(partitions)}. {fix}'
         raise InputError(msg)
     for index, partition in enumerate(partitions):
         _check_partition(f"{where}.partitions[{index}]", partition)
@@ -213,29 +184,23 @@ def _check_partition(where: str, partition: object) -> None:
     if not isinstance(partition, dict):
         msg = f"{where} must be an object, not {_json_type(partition)}. {PARTITION_HELP}"
         raise InputError(msg)
-    context = partition.get("context")
+    context = partition.get(CONTEXT)
     if not isinstance(context, dict):
         found = _json_type(context)
-        msg = f'{where}: "context" must be an object, not {found}. {PARTITION_HELP}'
+        msg = f'{where}: "{CONTEXT}" must be an object, not {found}. {PARTITION_HELP}'
         raise InputError(msg)
     for table, entry, prefix in (
-        (CONTEXT_KEYS, context, "context."),
+        (CONTEXT_KEYS, context, f"{CONTEXT}."),
         (PARTITION_KEYS, partition, ""),
     ):
         for key, kind in table.items():
             if key in entry and not kind.check(entry[key]):
                 msg = (
-                    f"{where} (context {_context_text(context)}): "
+                    f"{where} (context {describe(context)}): "
                     f'"{prefix}{key}" must be {kind.expected}, not {_state_value(entry[key])}. '
                     f"{PARTITION_HELP}"
                 )
                 raise InputError(msg)
-
-
-def _context_text(context: dict[str, t.Any]) -> str:
-    """The context's known keys, short: enough to find the entry in the file."""
-    known = {k: context[k] for k in CONTEXT_KEYS if k in context}
-    return json.dumps(known or context, default=str)[:200]
 
 
 def check_catalog(text: str, name: str) -> dict[str, t.Any]:
@@ -254,24 +219,37 @@ def check_catalog(text: str, name: str) -> dict[str, t.Any]:
     return catalog
 
 
-def check_input_files(options: dict[str, t.Any]) -> str | None:
-    """Check the ``--state`` and ``--catalog`` files (open streams) in ``Tap.invoke``'s options.
+@dataclass(frozen=True)
+class ConfigInput:
+    """The ``--config`` files, merged, and whether ``ENV`` asks for the environment.
 
-    The SDK parses them inside ``Tap.invoke``; each is read here, checked, and handed on
-    as a fresh stream of the same text. Returns the catalog file's name, if any.
+    ``TapAsos.cb_config`` returns it as the ``config`` parameter; the SDK's CLI callbacks
+    (``--discover``, ``--test``) read the same two attributes from it.
+    """
+
+    config: dict[str, t.Any] = field(default_factory=dict)
+    parse_env: bool = False
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """The ``--state`` and ``--catalog`` files, parsed and checked."""
+
+    state: dict[str, t.Any] | None = None
+    catalog: dict[str, t.Any] | None = None
+    catalog_name: str | None = None  # the --catalog file's name, for messages
+
+
+def read_input_files(state: t.IO[str] | None, catalog: t.IO[str] | None) -> Inputs:
+    """Read and check the ``--state`` and ``--catalog`` files (open streams, or None).
 
     Raises:
         InputError: A file that is not JSON or has the wrong shape.
     """
-    catalog_name = None
-    for option, check in (("state", check_state), ("catalog", check_catalog)):
-        stream = options.get(option)
-        if stream is None:
-            continue
-        name = str(getattr(stream, "name", option))
-        text = stream.read()
-        check(text, name)
-        options[option] = io.StringIO(text)
-        if option == "catalog":
-            catalog_name = name
-    return catalog_name
+    state_name = None if state is None else str(getattr(state, "name", "state"))
+    catalog_name = None if catalog is None else str(getattr(catalog, "name", "catalog"))
+    return Inputs(
+        state=None if state is None else check_state(state.read(), str(state_name)),
+        catalog=None if catalog is None else check_catalog(catalog.read(), str(catalog_name)),
+        catalog_name=catalog_name,
+    )

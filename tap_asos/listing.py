@@ -5,9 +5,10 @@ from __future__ import annotations
 import typing as t
 from dataclasses import dataclass
 
-from tap_asos.arrivals import ArrivalScan, Bookmark
+from tap_asos.arrivals import ArrivalScan
 from tap_asos.pagination import slice_plan
 from tap_asos.runtime import RequestBudgetExhaustedError
+from tap_asos.state import Bookmark
 
 if t.TYPE_CHECKING:
     import logging

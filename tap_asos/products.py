@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import typing as t
-from concurrent.futures import Future, ThreadPoolExecutor
 from functools import cached_property
 from http import HTTPStatus
 from urllib.parse import parse_qs, urlparse
@@ -12,14 +11,21 @@ from singer_sdk.exceptions import RetriableAPIError
 from typing_extensions import override
 
 from tap_asos import schemas
-from tap_asos.arrivals import ArrivalScan, Bookmark
-from tap_asos.categories import leaf_category_ids
-from tap_asos.children import ChildBatches, for_children
-from tap_asos.client import CATEGORIES_PATH, MAX_STOCK_PRICE_IDS, AsosAPIError, AsosStream
+from tap_asos.arrivals import ArrivalScan
+from tap_asos.audit import FeedAudit, warn_misses
+from tap_asos.children import ChildBatches
+from tap_asos.client import CATEGORIES_PATH, AsosAPIError, AsosStream
 from tap_asos.failures import ConfigurationError
-from tap_asos.feeds import FeedNotFoundError, find_feeds, new_in_lists
 from tap_asos.listing import Limits, ListingReader
-from tap_asos.pagination import SLICE_FACETS, ListingPaginator, page_limit
+from tap_asos.pagination import SLICE_FACETS, ListingPaginator, page_limit, prefetch_pages
+from tap_asos.partitions import (
+    FeedNotFoundError,
+    StoreListings,
+    partitions,
+    reads_feeds_only,
+    store_listings,
+)
+from tap_asos.state import ProductsState, finish_partition, keep_old_bookmark
 
 if t.TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator
@@ -42,6 +48,9 @@ class Products(AsosStream):
     in the listing, not an id).  A partition's bookmark moves only when it has been
     read to its stop: a crash or budget stop mid-partition re-reads it next run
     (at-least-once).  ``snapshotAt`` (the run's start) is the replication key.
+
+    Which partitions, in which order: :mod:`tap_asos.partitions`; the state:
+    :mod:`tap_asos.state`; one listing's pages and slices: :mod:`tap_asos.listing`.
     """
 
     name = "products"
@@ -54,80 +63,79 @@ class Products(AsosStream):
     STATE_MSG_FREQUENCY = 500
 
     def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
-        """Set up the run's child batches."""
+        """Set up the run's child batches and the snapshot's audit of the feeds."""
         super().__init__(*args, **kwargs)
-        size = min(int(self.config["id_batch_size"]), MAX_STOCK_PRICE_IDS)
-        self.children = ChildBatches(size, self._sync_children_of)
-        # Per store: the ids of its arrival feeds, and (in a snapshot) what they list
-        # and which arrivals missing from them were counted already.
-        self.feed_ids: dict[str, frozenset[int]] = {}
-        self.new_in_lists: dict[str, frozenset[int]] = {}  # see feeds.new_in_lists
-        self._feed_listed: dict[str, set[int]] = {}
-        self._misses_counted: dict[str, set[int]] = {}
+        self.children = ChildBatches(self.settings.stock_batch_size, self._sync_children_of)
+        self.audit = FeedAudit()
+        self._listings: dict[str, StoreListings] = {}
+        self._trees: dict[tuple[str, str], dict[str, t.Any]] = {}
         self._last_of_store: dict[str, dict[str, t.Any]] = {}
+        # The product being emitted: id, whether it goes to the children, its position,
+        # and the scan that read it (generate_child_contexts runs between two records).
+        self._emitting: tuple[int, bool, int | None, ArrivalScan] | None = None
+
+    @cached_property
+    def products_state(self) -> ProductsState:
+        """This stream's state, upgraded and typed (read once, before any partition)."""
+        return ProductsState(self.stream_state)
+
+    @property
+    def full_table(self) -> bool:
+        """True when the catalog asks for a full snapshot rather than new arrivals."""
+        return self.replication_method == "FULL_TABLE"
 
     @override
     @cached_property
     def partitions(self) -> list[dict[str, t.Any]]:
-        configured = [int(c) for c in self.config.get("category_ids") or []]
-        parts: list[dict[str, t.Any]] = []
-        for code, store in self.stores.resolve_all().items():
-            if configured:
-                parts.extend({"store": code, "categoryId": cid} for cid in configured)
-                continue
-            tree = self.category_tree(store)
-            leaves = leaf_category_ids(tree)
-            self.log("Discovered %d leaf categories for store %s", len(leaves), store.store)
-            feeds = self.feeds(store) if self.config["read_feeds"] else []
-            self.feed_ids[code] = frozenset(feeds)
-            self.new_in_lists[code] = frozenset(new_in_lists(tree)) | self.feed_ids[code]
-            if feeds and not self.full_table and self._feeds_bookmarked(code, feeds):
-                # A daily run: arrivals and restocks are at the top of the feeds.
-                self.log("Reading the arrival feeds of store %s: %s", code, feeds)
-                ids = feeds
-            else:
-                # A first run, an upgrade from per-leaf state, or a snapshot: every leaf,
-                # and the feeds, so that their bookmarks (or the audit) start here.
-                ids = list(dict.fromkeys([*leaves, *feeds]))
-            parts.extend({"store": code, "categoryId": cid} for cid in ids)
-        # A snapshot reads the feeds first (the audit of what they missed needs them);
-        # then never-finished partitions, then the least recently finished: a run cut
-        # short by max_requests still makes progress, and every partition gets its turn.
-        checked = {
-            (p["context"].get("store"), p["context"].get("categoryId")): p.get("checked_at", "")
-            for p in self.stream_state.get("partitions", [])
-        }
-        parts.sort(
-            key=lambda c: (
-                not (self.full_table and self.is_feed(c)),
-                checked.get((c["store"], c["categoryId"])) or "",
-            )
+        configured = self.settings.category_ids
+        stores = [
+            StoreListings(code) if configured else self.listings(store)
+            for code, store in self.stores.resolve_all().items()
+        ]
+        for listings in stores:
+            if not configured and reads_feeds_only(
+                listings, self.products_state, full_table=self.full_table
+            ):
+                self.log(
+                    "Reading the arrival feeds of store %s: %s", listings.store, listings.feeds
+                )
+        parts = partitions(
+            stores, self.products_state, configured=configured, full_table=self.full_table
         )
         self._last_of_store = {c["store"]: c for c in parts}
         self.stats.partitions_total = len(parts)
         return parts
 
-    def is_feed(self, context: t.Mapping[str, t.Any]) -> bool:
-        """Whether a partition is one of its store's arrival feeds."""
-        return context.get("categoryId") in self.feed_ids.get(str(context.get("store")), ())
-
-    def feeds(self, store: StoreInfo) -> list[int]:
-        """The ids of a store's arrival feeds: ``feed_category_ids``, or found in its tree.
+    def listings(self, store: StoreInfo) -> StoreListings:
+        """A store's leaves and arrival feeds, from its tree (requested once per run).
 
         Raises:
             ConfigurationError: an incremental run finds no New-in feed in the tree.
         """
-        override = [int(c) for c in self.config.get("feed_category_ids") or []]
-        if override:
-            return override
+        if store.store in self._listings:
+            return self._listings[store.store]
+        tree = self.category_tree(store)
         try:
-            found = find_feeds(self.category_tree(store), store.store)
+            listings = store_listings(
+                store.store,
+                tree,
+                feed_ids=self.settings.feed_category_ids,
+                read_feeds=self.settings.read_feeds,
+            )
         except FeedNotFoundError as exc:
-            if self.full_table:  # a snapshot reads every leaf anyway: no audit, no stop
-                self.logger.warning("%s No feed audit in this snapshot.", exc)
-                return []
-            raise ConfigurationError(str(exc)) from exc
-        return [feed.category_id for feed in found]
+            if not self.full_table:
+                raise ConfigurationError(str(exc)) from exc
+            # A snapshot reads every leaf anyway: no audit, no stop.
+            self.logger.warning("%s No feed audit in this snapshot.", exc)
+            listings = store_listings(store.store, tree, feed_ids=None, read_feeds=False)
+        self.log("Discovered %d leaf categories for store %s", len(listings.leaves), store.store)
+        self._listings[store.store] = listings
+        return listings
+
+    def is_feed(self, context: t.Mapping[str, t.Any]) -> bool:
+        """Whether a partition is one of its store's arrival feeds."""
+        listings = self._listings.get(str(context.get("store")))
+        return listings is not None and context.get("categoryId") in listings.feeds
 
     def category_tree(self, store: StoreInfo) -> dict[str, t.Any]:
         """A store's ``/categories/list`` body, requested once per run."""
@@ -139,19 +147,6 @@ class Products(AsosStream):
         return self._trees[key]
 
     @cached_property
-    def _trees(self) -> dict[tuple[str, str], dict[str, t.Any]]:
-        return {}
-
-    def _feeds_bookmarked(self, store: str, feeds: list[int]) -> bool:
-        """Whether every feed of ``store`` was finished by an earlier run (has a bookmark)."""
-        done = {
-            p["context"].get("categoryId")
-            for p in self.stream_state.get("partitions", [])
-            if p.get("context", {}).get("store") == store and p.get("checked_at")
-        }
-        return all(cid in done for cid in feeds)
-
-    @cached_property
     def _children_selected(self) -> bool:
         return any(c.selected or c.has_selected_descendents for c in self.child_streams)
 
@@ -161,26 +156,13 @@ class Products(AsosStream):
             if child.selected or child.has_selected_descendents:
                 child.sync(context=context)
 
-    @property
-    def full_table(self) -> bool:
-        """True when the catalog asks for a full snapshot rather than new arrivals."""
-        return self.replication_method == "FULL_TABLE"
-
     @override
     def get_new_paginator(self) -> ListingPaginator:
         return ListingPaginator(
-            int(self.config["page_size"]),
-            max_records=self._max_records,
-            max_offset=self._max_offset,
+            self.settings.page_size,
+            max_records=self.settings.max_records,
+            max_offset=self.settings.max_offset,
         )
-
-    @cached_property
-    def _max_records(self) -> int | None:
-        return int(self.config.get("max_products_per_partition") or 0) or None
-
-    @cached_property
-    def _max_offset(self) -> int | None:
-        return int(self.config.get("max_listing_offset") or 0) or None
 
     @override
     def get_url_params(self, context: Context | None, next_page_token: t.Any) -> dict[str, t.Any]:
@@ -190,7 +172,7 @@ class Products(AsosStream):
             **self.locale_params(store),
             "categoryId": context["categoryId"] if context else None,
             "offset": offset,
-            "limit": page_limit(offset, int(self.config["page_size"]), self._max_offset),
+            "limit": page_limit(offset, self.settings.page_size, self.settings.max_offset),
             "sort": "freshness",
             # Facet filters of a slice of a listing too deep to page (see ListingReader).
             **{f: context[f] for f in SLICE_FACETS if context and f in context},
@@ -237,106 +219,90 @@ class Products(AsosStream):
     def get_records(self, context: Context | None) -> Iterable[dict[str, t.Any]]:
         if self.request_policy.budget_exhausted or context is None:
             return
-        state = self.get_context_state(context)
+        entry = self.get_context_state(context)
+        state = self.products_state
+        partition = state.partition(context)
         snapshot_at = self._snapshot_at()
         requests_before = self.stats.requests
         feed = self.is_feed(context)
-        done_earlier = self._resumed_snapshot == snapshot_at == state.get("snapshot_at")
-        if self.full_table and done_earlier and not feed:
+        if self.full_table and state.done_in_snapshot(partition) and not feed:
             # (A feed is read again: the audit of a resumed snapshot needs what it lists.)
             self.log("Skipping %s: done earlier in snapshot %s", context, snapshot_at)
             self._partition_done(context, lambda: None)
             return
-        bookmark = Bookmark.from_state(state)
-        scan = ArrivalScan(bookmark, self.tap_runtime.run_started_at, everything=self.full_table)
-        limits = Limits(max_offset=self._max_offset, max_records=self._max_records)
+        scan = ArrivalScan(
+            partition.bookmark, self.tap_runtime.run_started_at, everything=self.full_table
+        )
+        limits = Limits(max_offset=self.settings.max_offset, max_records=self.settings.max_records)
         reader = ListingReader(self, dict(context), scan, limits)
-        store = str(context["store"])
-        extra = {"store": store, "categoryId": context["categoryId"]}
-        listed = self._feed_listed.setdefault(store, set()) if feed and self.full_table else None
+        store = partition.store
+        extra = {"store": store, "categoryId": partition.category_id}
+        listed = self.audit.listed(store) if feed and self.full_table else None
         for record in reader.records():
             record.update(extra, snapshotAt=snapshot_at)
-            self._child_ids = for_children(record, scan, listed)
+            product_id, position = int(record["id"]), record.get("position")
+            if listed is not None:
+                listed.add(product_id)
+            if scan.everything:
+                # Noted children selected or not, so the next snapshot's audit does not
+                # count this snapshot's head block.
+                scan.note_sent(position, product_id)
+            self._emitting = (product_id, scan.sends_to_children(product_id), position, scan)
             yield record
             if self.request_policy.budget_exhausted:  # children of what follows could not come
                 break
-        self._child_ids = None
+        self._emitting = None
         self._count(scan, reader)
         if not reader.outcome.finished or self.request_policy.budget_exhausted:
-            # Keep the old bookmark: this partition is read again next run.
-            state.pop("progress_markers", None)
+            keep_old_bookmark(entry)  # this partition is read again next run
             self.log("Request budget reached in %s; it resumes next run", context)
             return
         if self.full_table and not feed:
             self._audit_feeds(context, scan)
         # What this partition cost, the children that ran in its sync included, per
-        # mode: the next run's budget announcement estimates from it, for free.  A first
-        # read, or one down to the freshness band, says nothing of a steady run's cost.
-        cost = self.stats.requests - requests_before
-        steady = (
-            self.full_table
-            or (bookmark.anchors and scan.stopped_by != "band")
-            or (bookmark.checked_at is not None and bookmark.frozen == 0)  # empty then
-        )
-        cost_key = self._cost_key
+        # mode: the next run's budget announcement estimates from it, for free.
+        cost = (self.cost_key, self.stats.requests - requests_before) if scan.steady else None
 
         def move_bookmark() -> None:
-            state.update(scan.next_bookmark().to_state())
-            if steady:
-                state.setdefault("costs", {})[cost_key] = cost
-            if self.full_table:
-                state["snapshot_at"] = snapshot_at
+            finish_partition(
+                entry,
+                scan.next_bookmark(),
+                cost=cost,
+                snapshot_at=snapshot_at if self.full_table else None,
+            )
             self.tap_runtime.write_state_now()
 
         self._partition_done(context, move_bookmark)
+
+    def _audit_feeds(self, context: Context, scan: ArrivalScan) -> None:
+        """A snapshot's leaf: count (and warn of) its arrivals no feed lists."""
+        store = str(context["store"])
+        listings = self._listings.get(store)
+        if listings is None or not listings.feeds:
+            return
+        if missed := self.audit.misses(store, scan):
+            self.stats.count(self.name, "feed_misses", len(missed))
+            warn_misses(self.logger, context, listings.feeds, missed)
 
     def _partition_done(self, context: Context, move_bookmark: t.Callable[[], None]) -> None:
         """A partition was read to its stop.
 
         Its bookmark moves once its products' children ran (their batch may wait for
         the store's next partitions); the store's last partition sends what is left.
+        After the last partition, a snapshot is complete: the next run starts anew.
         """
         store = str(context["store"])
         self.children.after_flush(store, move_bookmark)
         if self._last_of_store.get(store) == context:
             self.children.flush(store)
         self.stats.finish_partition()
-        self._close_snapshot_after(context)
-
-    def _audit_feeds(self, context: Context, scan: ArrivalScan) -> None:
-        """A snapshot: count the leaf's arrivals that no feed lists (``feed_misses``).
-
-        What entered this leaf since the last snapshot and is in none of the store's
-        feeds was missed by the daily runs reading the feeds; the snapshot emits it.
-        """
-        store = str(context["store"])
-        arrivals = scan.arrivals()
-        if not self.feed_ids.get(store) or arrivals is None:
-            return
-        listed = self._feed_listed.get(store, set())
-        counted = self._misses_counted.setdefault(store, set())
-        missed = [i for i in dict.fromkeys(arrivals) if i not in listed and i not in counted]
-        if not missed:
-            return
-        counted.update(missed)
-        self.stats.count(self.name, "feed_misses", len(missed))
-        self.logger.warning(
-            "%d products entered %s since the last snapshot but are in none of the store's "
-            "arrival feeds %s (daily runs missed them; this snapshot emits them), e.g. %s",
-            len(missed),
-            dict(context),
-            sorted(self.feed_ids[store]),
-            missed[:5],
-        )
-
-    def last_cost(self, state: dict[str, t.Any]) -> int | None:
-        """Requests a partition's last steady run in this run's mode cost; None: unknown."""
-        cost = state.get("costs", {}).get(self._cost_key)
-        return None if cost is None else int(cost)
+        if context == self.partitions[-1]:
+            self.products_state.close_snapshot()
 
     @property
-    def _cost_key(self) -> str:
-        return self.replication_method.lower()  # a snapshot costs more than new arrivals
+    def cost_key(self) -> str:
+        """The mode a partition's cost is kept under (a snapshot costs more than arrivals)."""
+        return self.replication_method.lower()
 
     def _count(self, scan: ArrivalScan, reader: ListingReader) -> None:
         """The partition's figures into the run summary; a visible order break is warned."""
@@ -365,80 +331,27 @@ class Products(AsosStream):
                 "to the freshness band of its last run" if scan.stopped_by == "band" else "whole",
             )
 
-    def _close_snapshot_after(self, context: Context) -> None:
-        """After the last partition, the snapshot is complete: the next run starts anew."""
-        if context == self.partitions[-1]:
-            self.stream_state.pop("snapshot_in_progress", None)
-
     def pages(
         self,
         context: dict[str, t.Any],
         paginator: ListingPaginator,
         on_page: Callable[[dict[str, t.Any]], R],
     ) -> Iterator[R]:
-        """Yield ``on_page(body)`` for each listing page of ``context``, prefetching the next.
-
-        As the SDK's loop, but the next page is requested (in a worker thread) as soon
-        as the paginator knows it, while this page's records are being processed: the
-        API's latency overlaps the tap's own work instead of adding to it.  ``on_page``
-        sees each page first, so it can end the paging before the next request.
-        """
-        send = self.request_decorator(self._request)
-        with (
-            ThreadPoolExecutor(max_workers=1, thread_name_prefix="asos-page") as pool,
-            self.get_http_request_counter() as request_counter,
-        ):
-            request_counter.with_context(context)
-            request = self._page_request(context, paginator)
-            pending: Future[requests.Response] | None = pool.submit(send, request, context)
-            while pending is not None:
-                response = pending.result()
-                request_counter.increment()
-                self.update_sync_costs(request, response, context)
-                self.stats.count(self.name, "pages")
-                result = on_page(self.payload(response))
-                paginator.advance(response)
-                pending = None
-                if not paginator.finished:
-                    request = self._page_request(context, paginator)
-                    pending = pool.submit(send, request, context)
-                yield result
-
-    def _page_request(
-        self, context: dict[str, t.Any], paginator: ListingPaginator
-    ) -> requests.PreparedRequest:
-        return self.get_request(
-            self.get_url(context), self.get_url_params(context, paginator.current_value)
-        )
+        """Yield ``on_page(body)`` for each listing page, the next one prefetched."""
+        return prefetch_pages(self, context, paginator, on_page)
 
     def _snapshot_at(self) -> str:
         """The snapshot this run belongs to: a stopped snapshot is resumed, not restarted."""
         started = self.tap_runtime.run_started_at.isoformat()
-        if not self.full_table:
-            return started
-        _ = self._resumed_snapshot  # before the first setdefault below
-        return str(self.stream_state.setdefault("snapshot_in_progress", started))
-
-    @cached_property
-    def _resumed_snapshot(self) -> str | None:
-        """The unfinished snapshot this run resumes; None: it starts one.
-
-        Only then are partitions skipped: a new snapshot started within the second the
-        last one began (``snapshotAt`` has one-second resolution) reads everything.
-        """
-        resumed = self.stream_state.get("snapshot_in_progress")
-        return None if resumed is None else str(resumed)
+        return self.products_state.snapshot_at(started) if self.full_table else started
 
     @override
     def generate_child_contexts(
         self, record: Record, context: Context | None
     ) -> Iterable[Context | None]:
-        if not self._children_selected or self._child_ids is None:
+        if not self._children_selected or self._emitting is None:
             return
-        product_id, include, position, scan = self._child_ids
-        if include and not scan.everything:  # a snapshot's are noted by for_children
+        product_id, include, position, scan = self._emitting
+        if include and not scan.everything:  # a snapshot's were noted as they were read
             scan.note_sent(position, product_id)
         yield from self.children.add(str(record["store"]), product_id, include=include)
-
-    # The product being emitted: id, whether it goes to the children, position, scan.
-    _child_ids: tuple[int, bool, int | None, ArrivalScan] | None = None

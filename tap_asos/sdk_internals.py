@@ -15,7 +15,12 @@ CHECKED_ON = ("0.54.9",)
 # Replaced by public hooks since (issue 17): helpers._util.load_json and
 # plugin_base._ConfigInput (invoke now calls Tap.invoke), Stream._tap (the tap passed
 # to __init__), RESTStream._prepare_request (build_prepared_request), and
-# Stream._write_schema_message (the message writer drops a repeated SCHEMA).
+# Stream._write_schema_message (the message writer drops a repeated SCHEMA).  Since
+# issue 31: PluginBase._validate_config and _config (fractional settings are typed
+# number-or-string in the schema and read by Settings), RESTStream._request
+# (AsosStream.send_request: requests_session.send, the SDK's metric point through
+# singer_sdk.metrics, validate_response; under request_decorator), and
+# plugin_base._ConfigInput (cb_config returns the tap's own ConfigInput).
 
 
 @dataclass(frozen=True)
@@ -30,30 +35,6 @@ class Internal:
 
 
 INTERNALS = (
-    Internal(
-        "singer_sdk.plugin_base.PluginBase",
-        "_validate_config",
-        "tap_asos/tap.py",
-        "numbers given as strings (Meltano 4.4 cannot pass decimals from the environment) "
-        "are converted before validation; __init__ merges the environment and validates "
-        "in one go, and no public hook runs between the two",
-    ),
-    Internal(
-        "singer_sdk.plugin_base.PluginBase",
-        "_config",
-        "tap_asos/tap.py _validate_config",
-        "the converted numbers are written back where the SDK reads its config "
-        "(the public config is a read-only view of it)",
-        on_instances=True,
-    ),
-    Internal(
-        "singer_sdk.streams.rest.RESTStream",
-        "_request",
-        "tap_asos/client.py fetch, tap_asos/products.py pages",
-        "one validated request with the SDK's metrics, passed to request_decorator for "
-        "retries: the per-product fan-out and the page prefetch send their own requests, "
-        "and request_records (the public path) sends one page at a time",
-    ),
     Internal(
         "singer_sdk.streams.core.Stream",
         "_generate_record_messages",

@@ -1,14 +1,41 @@
-"""The tap's settings: the config schema ``tap-asos --about`` prints and Meltano reads."""
+"""The tap's settings: the config schema, and the typed object every module reads.
+
+``CONFIG_SCHEMA`` is what ``tap-asos --about`` prints and Meltano reads; :class:`Settings`
+is built once from the validated config, and read instead of the raw config dict.
+"""
 
 from __future__ import annotations
 
+import typing as t
+from dataclasses import dataclass, field, fields
+
 from singer_sdk import typing as th
 
-from tap_asos.client import MAX_STOCK_PRICE_IDS
-from tap_asos.logs import METRICS_LOG_LEVELS
+if t.TYPE_CHECKING:
+    from collections.abc import Mapping
 
 REAL_API_URL = "https://asos2.p.rapidapi.com"
 REAL_API_HOST = "asos2.p.rapidapi.com"
+# The API takes at most this many ids per get-stock-price call (the site batches ~50).
+MAX_STOCK_PRICE_IDS = 50
+METRICS_LOG_LEVELS = ("DEBUG", "INFO")
+# Fractional settings may come as strings: Meltano 4.4 cannot pass a `kind: decimal` value
+# taken from the environment ("Object of type Decimal is not JSON serializable"), so
+# meltano.yml declares them `kind: string`, and the SDK's env parsing converts integers
+# only. The schema takes a number or a string holding one; Settings reads both.
+_DECIMAL_TEXT = r"^\s*(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)\s*$"
+
+
+def _decimal(name: str, *, default: float, title: str, description: str) -> th.Property[t.Any]:
+    """A fractional setting >= 0: a JSON number, or a string holding one ("0.5")."""
+    return th.Property(
+        name,
+        th.CustomType({"type": ["number", "string"], "minimum": 0, "pattern": _DECIMAL_TEXT}),
+        default=default,
+        title=title,
+        description=description,
+    )
+
 
 CONFIG_SCHEMA = th.PropertiesList(
     th.Property(
@@ -112,9 +139,8 @@ CONFIG_SCHEMA = th.PropertiesList(
         "deep offsets, so a store x category with more products is read by brand, then "
         "brand x colour, filters instead: every product is still reached once.",
     ),
-    th.Property(
+    _decimal(
         "requests_per_second",
-        th.NumberType(minimum=0),
         default=1.0,
         title="Requests per second",
         description="Client-side rate limit across all streams and threads (0: none). "
@@ -157,17 +183,15 @@ CONFIG_SCHEMA = th.PropertiesList(
         title="Max retries",
         description="Retries of a request after 429, 5xx, timeouts or malformed bodies.",
     ),
-    th.Property(
+    _decimal(
         "backoff_factor",
-        th.NumberType(minimum=0),
         default=1.0,
         title="Backoff factor",
         description="First retry waits this many seconds, doubling each retry "
         "(a 429 waits Retry-After, or 1 s).",
     ),
-    th.Property(
+    _decimal(
         "backoff_max_seconds",
-        th.NumberType(minimum=0),
         default=60.0,
         title="Backoff max seconds",
         description="Longest wait between two retries.",
@@ -182,9 +206,8 @@ CONFIG_SCHEMA = th.PropertiesList(
         "from each partition's cost in its last run, before logging which partitions it "
         "will leave for the next run.",
     ),
-    th.Property(
+    _decimal(
         "progress_interval_seconds",
-        th.NumberType(minimum=0),
         default=30,
         title="Progress interval seconds",
         description="Log a progress line (partitions done / total, requests, retries, "
@@ -225,3 +248,79 @@ CONFIG_SCHEMA = th.PropertiesList(
         description="User-Agent header. Default: tap-asos/<version>.",
     ),
 ).to_dict()
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The settings of one run, typed, built once from the validated config.
+
+    Secrets (``api_key``, ``alert_webhook_url``) are left out of the ``repr``.
+    """
+
+    api_key: str = field(repr=False)
+    api_url: str = REAL_API_URL
+    rapidapi_host: str = REAL_API_HOST
+    stores: tuple[str, ...] = ("US",)
+    category_ids: tuple[int, ...] = ()
+    read_feeds: bool = True
+    feed_category_ids: tuple[int, ...] = ()
+    currency: str | None = None
+    lang: str | None = None
+    size_schema: str | None = None
+    page_size: int = 48
+    max_products_per_partition: int = 0
+    max_listing_offset: int = 5000
+    requests_per_second: float = 1.0
+    max_concurrency: int = 8
+    id_batch_size: int = MAX_STOCK_PRICE_IDS
+    max_requests: int = 0
+    timeout: int = 30
+    max_retries: int = 5
+    backoff_factor: float = 1.0
+    backoff_max_seconds: float = 60.0
+    plan_before_run: bool = False
+    progress_interval_seconds: float = 30.0
+    metrics_log_level: str = "DEBUG"
+    alert_webhook_url: str | None = field(default=None, repr=False)
+    alert_quota_threshold: int = 0
+    user_agent: str | None = None
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, t.Any]) -> Settings:
+        """Read the validated config (the schema's defaults applied by the SDK)."""
+        values: dict[str, t.Any] = {}
+        for spec in fields(cls):
+            if spec.name not in config or config[spec.name] is None:
+                continue
+            value = config[spec.name]
+            kind = spec.type if isinstance(spec.type, str) else spec.type.__name__
+            if kind.startswith("tuple[int"):
+                value = tuple(int(v) for v in value)
+            elif kind.startswith("tuple[str"):
+                value = tuple(str(v) for v in value)
+            elif kind == "float":
+                value = float(value)  # a number, or a string the schema's pattern let in
+            elif kind == "int":
+                value = int(value)
+            values[spec.name] = value
+        return cls(**values)
+
+    @property
+    def max_records(self) -> int | None:
+        """Products per partition, for samples (None: no cap)."""
+        return self.max_products_per_partition or None
+
+    @property
+    def max_offset(self) -> int | None:
+        """Deepest listing position paged to (None: no limit)."""
+        return self.max_listing_offset or None
+
+    @property
+    def stock_batch_size(self) -> int:
+        """Product ids per get-stock-price call."""
+        return min(self.id_batch_size, MAX_STOCK_PRICE_IDS)
+
+    @property
+    def locale_overrides(self) -> dict[str, str | None]:
+        """The settings that override each store's primary currency, language, sizes."""
+        return {"currency": self.currency, "lang": self.lang, "size_schema": self.size_schema}

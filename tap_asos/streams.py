@@ -35,7 +35,7 @@ class Countries(AsosStream):
 
     @override
     def get_url_params(self, context: Context | None, next_page_token: t.Any) -> dict[str, t.Any]:
-        return {"lang": self.config.get("lang") or "en-GB"}
+        return {"lang": self.settings.lang or "en-GB"}
 
 
 class Categories(AsosStream):
@@ -124,7 +124,7 @@ class ProductDetails(_ProductChild):
                 raise
             return body if isinstance(body, dict) else None
 
-        workers = max(1, min(int(self.config["max_concurrency"]), len(ids)))
+        workers = max(1, min(self.settings.max_concurrency, len(ids)))
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="asos-detail") as pool:
             try:
                 for body in pool.map(one, ids):

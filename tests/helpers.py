@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tap_asos.tap import TapAsos
+from tap_asos.writer import BufferedMsgSpecWriter
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -90,18 +91,25 @@ def run_tap(
     catalog: dict[str, t.Any] | None = None,
     state: dict[str, t.Any] | None = None,
 ) -> SyncResult:
-    """Run a full sync in-process, capturing stdout (Singer messages) and stderr."""
+    """Run a full sync in-process, capturing stdout (Singer messages) and stderr.
+
+    With the writer ``tap-asos`` uses, flushed where its sync ends (``tap_asos.run``);
+    the preflight, budget and summary of the command are left out.
+    """
     # Deep copies: the SDK updates the state it is given in place.
+    writer = BufferedMsgSpecWriter()
     tap = TapAsos(
         config=config,
         catalog=copy.deepcopy(catalog),
         state=copy.deepcopy(state),
         parse_env_config=False,
+        message_writer=writer,
     )
     out = io.TextIOWrapper(io.BytesIO(), encoding="utf-8")
     err = io.StringIO()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
         tap.sync_all()
+        writer.flush()
     out.flush()
     out.seek(0)
     return sync_result(out.read(), err.getvalue())

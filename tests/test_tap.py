@@ -34,11 +34,11 @@ class TestTapAsos(_StandardTests):  # type: ignore[misc,valid-type]
 def test_numbers_given_as_strings_are_read_as_numbers(monkeypatch: pytest.MonkeyPatch) -> None:
     # As Meltano passes them (`kind: string` settings) and as the SDK's env parsing does.
     tap = TapAsos(config={"api_key": "k", "requests_per_second": "0.5"}, parse_env_config=False)
-    assert tap.config["requests_per_second"] == 0.5
+    assert tap.settings.requests_per_second == 0.5
     monkeypatch.setenv("TAP_ASOS_API_KEY", "k")
     monkeypatch.setenv("TAP_ASOS_BACKOFF_FACTOR", "0.25")
     from_env = TapAsos(config={}, parse_env_config=True)
-    assert from_env.config["backoff_factor"] == 0.25
+    assert from_env.settings.backoff_factor == 0.25
 
 
 def test_a_number_setting_that_is_not_a_number_is_a_config_error() -> None:

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
+import json
 import typing as t
 from collections import Counter
 from datetime import datetime, timezone
 
+from singer_sdk.singerlib import RecordMessage
+
+from tap_asos.inputs import ConfigInput
+from tap_asos.run import run_command
 from tap_asos.tap import TapAsos
-from tests.helpers import catalog_for, run_tap, tap_config
+from tests.helpers import SyncResult, catalog_for, run_tap, sync_result, tap_config
 
 if t.TYPE_CHECKING:
     import pytest
@@ -23,12 +30,14 @@ def test_a_run_whose_state_does_not_change_still_writes_its_records(
     # its records, and the writer must not keep them buffered waiting for one.
     started = datetime(2026, 11, 26, 9, 0, tzinfo=timezone.utc)
     monkeypatch.setattr(TapAsos, "run_started_at", property(lambda _self: started))
-    config = tap_config(sandbox.url, sandbox.api_key, category_ids=[8799])
+    # Two partitions: the first one's end writes a STATE (at most one every few
+    # seconds), the second one's records come after it and no STATE follows them.
+    config = tap_config(sandbox.url, sandbox.api_key, category_ids=[8799, 4169])
     catalog = catalog_for(config, select=["products"])
-    first = run_tap(config, catalog=catalog)
+    first = _as_the_command(config, catalog, None)
     # The first steady run adds its cost to the state; the next one changes nothing.
-    steady = run_tap(config, catalog=catalog, state=first.final_state)
-    second = run_tap(config, catalog=catalog, state=steady.final_state)
+    steady = _as_the_command(config, catalog, first.final_state)
+    second = _as_the_command(config, catalog, steady.final_state)
     assert second.final_state == steady.final_state
     # The partition's STATE, written at its end, comes after its records, and they were
     # written out (not left in the buffer).
@@ -36,7 +45,8 @@ def test_a_run_whose_state_does_not_change_still_writes_its_records(
     assert types[-1] == "STATE"
     assert "RECORD" in types
     emitted = second.records.get("products", [])
-    assert emitted  # the top of the listing, read again up to the anchors
+    # The top of each listing, read again up to the anchors, both partitions.
+    assert {r["categoryId"] for r in emitted} == {8799, 4169}
     assert {r["id"] for r in emitted} <= {r["id"] for r in first.records["products"]}
 
 
@@ -59,3 +69,39 @@ def test_each_stream_sends_its_schema_once_however_many_batches(sandbox: Sandbox
     }
     for stream, index in first_record.items():
         assert result.messages[index]["type"] == "SCHEMA", f"{stream}: a record came first"
+
+
+def test_records_no_state_follows_reach_stdout_when_the_command_ends(
+    sandbox: SandboxServer,
+) -> None:
+    # Whatever the SDK does about a final STATE, the command flushes its writer where the
+    # sync ends: a record written last, with no STATE after it, is on stdout.
+    class Trailing(TapAsos):
+        def sync_all(self) -> None:  # type: ignore[misc]
+            super().sync_all()
+            self.write_message(RecordMessage(stream="countries", record={"country": "ZZ"}))
+
+    config = tap_config(sandbox.url, sandbox.api_key, category_ids=[8799])
+    result = _as_the_command(config, catalog_for(config, select=["countries"]), None, Trailing)
+    last = result.messages[-1]
+    assert (last["type"], last["record"]) == ("RECORD", {"country": "ZZ"})
+
+
+def _as_the_command(
+    config: dict[str, t.Any],
+    catalog: dict[str, t.Any],
+    state: dict[str, t.Any] | None,
+    factory: t.Any = TapAsos,
+) -> SyncResult:
+    """The tap-asos command's run (tap_asos.run), in this process: its writer, its flush."""
+    out = io.TextIOWrapper(io.BytesIO(), encoding="utf-8")
+    err = io.StringIO()
+    files = [io.StringIO(json.dumps(state))] if state is not None else [None]
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = run_command(
+            factory, ConfigInput(config), files[0], io.StringIO(json.dumps(catalog)), plan=False
+        )
+    assert code == 0, err.getvalue()[-2000:]
+    out.flush()
+    out.seek(0)
+    return sync_result(out.read(), err.getvalue())

@@ -1,0 +1,335 @@
+"""The cost model: what a run will spend, from first pages and the state, and no request.
+
+A partition's first listing page (its ``itemCount`` and ``freshness_band`` facet) and
+its state (see :mod:`tap_asos.arrivals`) give its listing pages and the products it
+will emit:
+
+- snapshot (FULL_TABLE, or incremental without a bookmark): the whole listing
+  (at most ``max_products_per_partition``); a partition already done in the snapshot
+  in progress costs nothing;
+- incremental with a bookmark: everything above the frozen part, ``itemCount`` now
+  less the frozen part's size at the last run, plus the two anchors it stops at
+  (the cost formula ``ceil((new + last_today + 2) / page_size)``); without the frozen
+  size, down to the band covering the last run (``band_limit``).
+
+Children: one ``product_details`` call per emitted product, one ``stock_prices`` call
+per ``id_batch_size`` emitted products of a store.  A product listed in several
+categories is counted in each (the run calls its children once per store): the plan
+errs on the high side there.
+
+A listing the run reads deeper than ``max_listing_offset`` (see
+:class:`tap_asos.listing.ListingReader`) costs the pages down to that offset, then one
+listing per ``brand`` value of the first page's facet, each read whole (``ceil(count /
+page_size)`` pages, at least one): the first page's facet counts make that exact.  A brand
+itself deeper than the offset is read to the offset, then by ``base_colour``; the colour
+counts within a brand are not on the first page, so the whole listing's colour shares
+stand in for them (the expected pages of each colour slice).  Products of such a listing
+are all emitted (the slices read everything below the offset).
+
+Who uses it: :mod:`tap_asos.plan` (``--plan``, which reads the first pages) and
+:mod:`tap_asos.budget` (a budgeted run's announcement at start).
+"""
+
+from __future__ import annotations
+
+import math
+import typing as t
+from dataclasses import dataclass, field, replace
+
+from tap_asos.arrivals import band_counts, band_limit
+from tap_asos.pagination import slice_plan
+from tap_asos.state import context_of
+
+if t.TYPE_CHECKING:
+    from datetime import datetime
+
+    from tap_asos.settings import Settings
+    from tap_asos.state import PartitionState
+
+
+@dataclass
+class PartitionPlan:
+    """One store x category: what its run will cost."""
+
+    store: str
+    category_id: int
+    item_count: int
+    pages: int
+    products: int  # sent to the children (details, stock)
+    done: bool = False  # already done in the snapshot in progress
+    # The ids of those products that are on the first page (the rest are not read).
+    first_ids: list[int] = field(default_factory=list)
+    # The first page's cumulative freshness bands, for a feed (daily arrivals).
+    bands: dict[str, int] | None = None
+    feed: bool = False  # one of its store's arrival feeds
+
+    def of_feed(self, first: dict[str, t.Any]) -> PartitionPlan:
+        """This plan, for one of its store's arrival feeds (``first``: its first page)."""
+        return replace(self, bands=band_counts(first), feed=True)
+
+    @property
+    def context(self) -> dict[str, t.Any]:
+        """The partition as the state and the logs name it."""
+        return context_of(self.store, self.category_id)
+
+
+@dataclass
+class Plan:
+    """Requests per stream a run will make, and what the plan itself cost."""
+
+    requests: dict[str, int] = field(default_factory=dict)
+    partitions: list[PartitionPlan] = field(default_factory=list)
+    own_requests: int = 0
+    quota_remaining: int | None = None
+    requests_per_second: float = 0.0
+    # Listing pages plus children calls of each partition, in the run's order.
+    partition_costs: list[int] = field(default_factory=list)
+    max_requests: int = 0
+    month: dict[str, t.Any] = field(default_factory=dict)
+
+    def left_for_next_run(self, budget: int) -> list[dict[str, t.Any]]:
+        """The partitions a run with ``budget`` requests for the partitions will not finish."""
+        contexts = [None if p.done else p.context for p in self.partitions]
+        return left_for_next_run(contexts, self.partition_costs, budget)
+
+    @property
+    def fixed(self) -> int:
+        """The run's requests before the first partition (countries, category trees)."""
+        return self.requests.get("countries", 0) + self.requests.get("categories", 0)
+
+    @property
+    def total(self) -> int:
+        """All the run's requests."""
+        return sum(self.requests.values())
+
+    def as_dict(self) -> dict[str, t.Any]:
+        """The plan as printed (JSON)."""
+        seconds = self.total / self.requests_per_second if self.requests_per_second else None
+        return {
+            "requests": dict(sorted(self.requests.items())),
+            "requests_total": self.total,
+            "seconds_at_requests_per_second": None if seconds is None else round(seconds),
+            "requests_per_second": self.requests_per_second,
+            "quota_remaining": self.quota_remaining,
+            "fits_quota": None
+            if self.quota_remaining is None
+            else self.total <= self.quota_remaining,
+            "partitions": len(self.partitions),
+            "partitions_done_already": sum(p.done for p in self.partitions),
+            "plan_requests": self.own_requests,
+            "max_requests": self.max_requests,
+            "month_of_default_schedules": self.month,
+            "partitions_left_for_next_run": self.left_for_next_run(self.max_requests - self.fixed)
+            if self.max_requests
+            else [],
+        }
+
+
+def estimate_partition(
+    partition: PartitionState,
+    first: dict[str, t.Any],
+    settings: Settings,
+    *,
+    full: bool,
+    now: datetime,
+) -> PartitionPlan:
+    """A partition's pages and emitted products, from its first page and its state.
+
+    A feed's plan keeps the first page's bands too (:meth:`PartitionPlan.of_feed`).
+    """
+    page_size = settings.page_size
+    cap = settings.max_products_per_partition
+    item_count = int(first.get("itemCount") or 0)
+    bookmark = partition.bookmark
+    if full or not bookmark.anchors:
+        depth = item_count
+        if not full:
+            limit = band_limit(band_counts(first), bookmark.checked_at, now)
+            depth = min(item_count, limit) if limit is not None else item_count
+        emitted = depth
+    elif bookmark.frozen is not None:
+        # Above the frozen part (which only loses products), then the stop pair.
+        depth = min(item_count, max(0, item_count - bookmark.frozen) + 2)
+        # Neither anchor of the stop pair goes to the children, nor what the last run
+        # sent them from its Today block (read again: the at-least-once overlap).
+        emitted = max(0, depth - 2 - len(bookmark.fetched))
+    else:
+        depth = item_count
+        emitted = item_count
+    max_offset = settings.max_listing_offset
+    sliced = bool(max_offset) and min(depth, cap or depth) > max_offset
+    if sliced:
+        # Above the offset what the scan emits; below it every product, by facet slices.
+        emitted = min(emitted, max_offset) + item_count - max_offset
+    if cap:
+        depth, emitted = min(depth, cap), min(emitted, cap)
+    pages = max(1, math.ceil(depth / page_size))
+    if sliced:
+        below = sliced_pages(first, page_size, max_offset)
+        if cap:  # the run stops within the slices once it has emitted the cap
+            below *= (cap - max_offset) / max(1, item_count - max_offset)
+        pages = math.ceil(max_offset / page_size) + math.ceil(below)
+    ids = [int(p["id"]) for p in first.get("products") or []][:emitted]
+    return PartitionPlan(
+        partition.store,
+        partition.category_id,
+        item_count,
+        pages,
+        emitted,
+        first_ids=ids,
+    )
+
+
+def sliced_pages(first: dict[str, t.Any], page_size: int, max_offset: int) -> float:
+    """Listing requests of the facet slices of a listing deeper than ``max_offset``.
+
+    ``first`` is the listing's first page: its ``brand`` facet counts are the brand
+    slices' sizes (or, when no brand narrows the listing, its ``base_colour`` counts).
+    """
+    level, _facet, values = slice_plan(first, 0)
+    return sum(_slice_pages(first, level, count, page_size, max_offset) for _v, count in values)
+
+
+def _slice_pages(
+    first: dict[str, t.Any], level: int, count: int, page_size: int, max_offset: int
+) -> float:
+    """Requests of one slice of ``count`` products at facet ``level``, read whole."""
+    pages: float = max(1, math.ceil(min(count, max_offset) / page_size))
+    if count <= max_offset:
+        return pages
+    # Deeper than the offset too: read by the next facet, whose counts within this slice
+    # only the slice's own first page would tell.  Each value's share of the whole
+    # listing stands in: a value holds ``count * share`` products on average, and is
+    # read at all only when it holds one.
+    total = int(first.get("itemCount") or 0)
+    _level, _facet, values = slice_plan(first, level + 1)
+    for _value, n in values:
+        share = n / total
+        mean = count * share
+        some = 1 - (1 - share) ** count
+        pages += max(some, min(mean, max_offset) / page_size + some / 2)
+    return pages
+
+
+def children_per_partition(partitions: list[PartitionPlan]) -> list[int]:
+    """Products each partition sends to the children, each product once per store.
+
+    The run sends a product listed in several categories to the children once.  For
+    the ids on first pages that is counted exactly (in the run's partition order);
+    the rest of a partition is scaled by the share of first-page ids not seen before.
+    """
+    seen: dict[str, set[int]] = {}
+    sampled = fresh_total = 0
+    fresh_counts: list[tuple[int, int]] = []
+    for part in partitions:
+        store_seen = seen.setdefault(part.store, set())
+        fresh = [i for i in part.first_ids if i not in store_seen]
+        store_seen.update(part.first_ids)
+        sampled += len(part.first_ids)
+        fresh_total += len(fresh)
+        fresh_counts.append((len(fresh), part.products - len(part.first_ids)))
+    share = fresh_total / sampled if sampled else 1.0
+    return [exact + round(rest * share) for exact, rest in fresh_counts]
+
+
+def stock_calls(partitions: list[PartitionPlan], emitted: list[int], size: int) -> list[int]:
+    """Stock calls per partition: each store's ``ceil(products / size)``, by share."""
+    per_store: dict[str, int] = {}
+    for part, n in zip(partitions, emitted, strict=True):
+        per_store[part.store] = per_store.get(part.store, 0) + n
+    calls: list[int] = []
+    given: dict[str, int] = {}
+    left: dict[str, int] = dict(per_store)
+    for part, n in zip(partitions, emitted, strict=True):
+        store_calls = math.ceil(per_store[part.store] / size)
+        left[part.store] -= n
+        # Cumulative rounding: the store's partitions add up to its exact call count.
+        done = (
+            store_calls
+            if left[part.store] == 0
+            else store_calls
+            * ((per_store[part.store] - left[part.store]) / max(1, per_store[part.store]))
+        )
+        share = math.floor(done) - given.get(part.store, 0)
+        given[part.store] = given.get(part.store, 0) + share
+        calls.append(share)
+    return calls
+
+
+# The default schedules (meltano.yml): a daily incremental run and a weekly snapshot.
+DAILY_RUNS_A_MONTH = 30
+SNAPSHOTS_A_MONTH = 52 / 12
+DAYS_IN_LAST_7_DAYS_BAND = 7
+
+
+def left_for_next_run(
+    contexts: list[dict[str, t.Any] | None], costs: list[int], budget: int
+) -> list[dict[str, t.Any]]:
+    """The partitions (in run order; None: costs nothing) ``budget`` requests leave.
+
+    A run reads partitions in order and stops at the budget: the partition it is in
+    then keeps its old bookmark, so it is left too, with every one after it.
+    """
+    spent = 0
+    for index, cost in enumerate(costs):
+        spent += cost
+        if spent > budget:
+            return [c for c in contexts[index:] if c is not None]
+    return []
+
+
+def month_of_default_schedules(
+    plan: Plan,
+    settings: Settings,
+    *,
+    full: bool,
+    selected: set[str],
+    quota_limit: int | None,
+) -> dict[str, t.Any]:
+    """A month of the default schedules for these stores, against the plan's quota.
+
+    An incremental plan is the daily run; a snapshot plan (FULL_TABLE) is the weekly
+    snapshot, and it reads the feeds' first pages too, whose ``Last 7 Days`` band gives
+    the arrivals a day a daily run would read: ``ceil((2 x arrivals + 2) / page_size)``
+    pages a feed (the day's arrivals, yesterday's re-read, the stop pair), one detail
+    call per arrival, ``ceil(arrivals / 50)`` stock calls a store.  The other half is
+    left null: plan the other job to get it (``meltano invoke tap-asos--snapshot --plan``).
+    """
+    daily: int | None = None
+    snapshot: int | None = None
+    if full:
+        snapshot = plan.total
+        daily = daily_from_feeds(plan, settings, selected)
+    elif plan.partitions and all(p.feed for p in plan.partitions):
+        daily = plan.total  # a daily run on the feeds (not a first run over every leaf)
+    month = (
+        None
+        if daily is None or snapshot is None
+        else round(DAILY_RUNS_A_MONTH * daily + SNAPSHOTS_A_MONTH * snapshot)
+    )
+    return {
+        "daily_run": daily,
+        "weekly_snapshot": snapshot,
+        "requests_per_month": month,
+        "quota_limit": quota_limit,  # x-ratelimit-requests-limit: the plan's monthly quota
+        "fits_quota": None if month is None or quota_limit is None else month <= quota_limit,
+    }
+
+
+def daily_from_feeds(plan: Plan, settings: Settings, selected: set[str]) -> int | None:
+    """A daily run's requests, from the feeds' freshness bands (see above)."""
+    feeds = [p for p in plan.partitions if p.feed and p.bands]
+    if not feeds:
+        return None
+    arrivals: dict[str, float] = {}
+    total = plan.fixed
+    for part in feeds:
+        bands = part.bands or {}
+        per_day = bands.get("3", 0) / DAYS_IN_LAST_7_DAYS_BAND
+        total += max(1, math.ceil((2 * per_day + 2) / settings.page_size))
+        arrivals[part.store] = arrivals.get(part.store, 0.0) + per_day
+    if "product_details" in selected:
+        total += round(sum(arrivals.values()))
+    if "stock_prices" in selected:
+        total += sum(math.ceil(n / settings.stock_batch_size) for n in arrivals.values())
+    return total
