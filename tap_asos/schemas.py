@@ -317,7 +317,21 @@ PRODUCT_DETAILS = th.PropertiesList(
         th.ObjectType(th.Property("id", th.IntegerType), th.Property("name", th.StringType)),
         description="An object here, a string in listings.",
     ),
-    th.Property("rating", ANY_OBJECT),
+    th.Property(
+        "rating",
+        th.ObjectType(
+            th.Property(
+                "averageOverallRating", th.NumberType, description="Average review rating, 1-5."
+            ),
+            th.Property(
+                "averageOverallStarRating",
+                th.NumberType,
+                description="The average as the product page's stars show it.",
+            ),
+            th.Property("totalReviewCount", th.IntegerType, description="Number of reviews."),
+        ),
+        description="Customer reviews; null for a product without any.",
+    ),
     th.Property("shippingRestriction", ANY),
     th.Property("sizeGuide", th.StringType),
     th.Property("sizeGuideApiUrl", th.StringType),

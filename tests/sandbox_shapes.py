@@ -2,7 +2,8 @@
 
 A document is flattened into a table of field paths (``$.products[].price.current.value``):
 the JSON types seen at each path, how many objects carried each key, how many lists were
-empty.  The real samples of one endpoint make one table; our payloads are checked item by
+empty.  The real samples of one endpoint make one table (the detail's with the reference's
+non-null ``rating`` too, see ``detail_samples``); our payloads are checked item by
 item against it (every item of every list, not only the first), and the real paths must
 all appear in ours.  ``null`` from us passes only where a real sample has null at that path
 or the reference (../shared/asos-api/README.md) marks the field nullable.
@@ -27,6 +28,22 @@ FIXTURES = Path(__file__).resolve().parent / "fixtures" / "real"
 def load(name: str) -> t.Any:
     """One real sample, decoded."""
     return json.loads((FIXTURES / name).read_text(encoding="utf-8"))
+
+
+# The reference (../shared/asos-api/README.md) gives the shape of a non-null detail `rating`,
+# from a real 2023 detail it does not quote; the real detail here has `rating: null`.  These
+# values carry only its JSON types (number, number, integer), not real values.
+REFERENCE_RATING = {
+    "averageOverallRating": 4.4,
+    "averageOverallStarRating": 4.5,
+    "totalReviewCount": 27,
+}
+
+
+def detail_samples() -> list[t.Any]:
+    """The real detail, and a copy with the reference's ``rating`` (paths and types)."""
+    real = load("products-v3-detail-2023.json")
+    return [real, {**real, "rating": REFERENCE_RATING}]
 
 
 def json_type(value: t.Any) -> str:

@@ -2,7 +2,8 @@
 
 The real samples are in tests/fixtures/real (provenance in its README). Every item of every
 list the sandbox returns is compared, an empty list where the real one always has items
-fails, and every real path must be served.
+fails, and every real path must be served (a detail's ``rating`` fields too, in the shape
+the reference gives: the real detail's ``rating`` is null).
 """
 
 from __future__ import annotations
@@ -12,8 +13,19 @@ import typing as t
 import pytest
 
 from tap_asos.categories import leaf_category_ids
+from tap_asos.sandbox import SandboxConfig, payloads
+from tap_asos.sandbox.catalog import Catalog
+from tap_asos.sandbox.config import CURRENCIES
 from tests.helpers import api_get
-from tests.sandbox_shapes import fold_children, load, missing_paths, shape_errors, table
+from tests.sandbox_shapes import (
+    REFERENCE_RATING,
+    detail_samples,
+    fold_children,
+    load,
+    missing_paths,
+    shape_errors,
+    table,
+)
 
 if t.TYPE_CHECKING:
     from collections.abc import Callable
@@ -108,7 +120,7 @@ def test_listings_have_the_real_shape_and_every_real_path(restocked: SandboxServ
 
 
 def test_details_have_the_real_shape_and_every_real_path(restocked: SandboxServer) -> None:
-    real = table(load("products-v3-detail-2023.json"))
+    real = table(*detail_samples())  # with the reference's rating: its fields must be served
     pages, _ = _listings(restocked)
     ids = [p["products"][i]["id"] for p in pages for i in (0, 1, 2)]
     details = [
@@ -120,6 +132,39 @@ def test_details_have_the_real_shape_and_every_real_path(restocked: SandboxServe
         errors |= set(shape_errors(real, detail, nullable=DETAIL_NULLABLE, empty=DETAIL_EMPTY))
     assert sorted(errors) == []
     assert missing_paths(real, table(*details)) == []
+
+
+def _ratings(catalog: Catalog, currency: str = "USD") -> list[t.Any]:
+    """The detail ``rating`` of every live product of a catalog, in index order."""
+    cur = CURRENCIES[currency]
+    return [payloads.detail(catalog, k, cur, "US", "en-US")["rating"] for k in range(catalog.count)]
+
+
+def test_a_share_of_details_carry_a_plausible_rating_fixed_per_product() -> None:
+    config = SandboxConfig(seed=5, products=2000)
+    catalog = Catalog(config)
+    ratings = _ratings(catalog)
+    rated = [r for r in ratings if r is not None]
+    # Some products have reviews, the others `rating: null` as in the real detail.
+    share = len(rated) / len(ratings)
+    assert 0.3 < share < 0.9
+    assert abs(share * 100 - payloads.RATED_PERCENT) < 5
+    assert {tuple(r) for r in rated} == {tuple(REFERENCE_RATING)}
+    assert {tuple(type(v) for v in r.values()) for r in rated} == {(float, float, int)}
+    for average, stars, count in (r.values() for r in rated):
+        assert 1 <= average <= 5
+        assert average == round(average, 1)
+        assert stars * 2 == int(stars * 2)  # half stars
+        assert abs(stars - average) <= 0.25
+        assert count >= 1
+    assert len({r["totalReviewCount"] for r in rated}) > 100
+    assert len({r["averageOverallStarRating"] for r in rated}) == 9  # every half star 1-5
+    # A function of (seed, product): not of the currency, the day or a second catalog...
+    assert _ratings(Catalog(config), "GBP") == ratings
+    catalog.advance(3)
+    assert _ratings(catalog)[: len(ratings)] == ratings
+    # ...and another seed rates other products.
+    assert _ratings(Catalog(SandboxConfig(seed=6, products=2000))) != ratings
 
 
 def test_countries_have_the_real_shape(sandbox: SandboxServer) -> None:

@@ -2,7 +2,8 @@
 
 Validating a real payload against an open schema passes whatever the schema lacks, so the
 schemas are walked path by path: every field path of every real sample in
-tests/fixtures/real must be declared, with its real JSON type.
+tests/fixtures/real must be declared, with its real JSON type (and a detail's ``rating``
+fields, in the shape the reference gives: the real detail's ``rating`` is null).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import pytest
 from tap_asos import schemas
 from tap_asos.categories import flatten_tree
 from tests.helpers import api_get
-from tests.sandbox_shapes import Table, fold_children, load, table
+from tests.sandbox_shapes import Table, detail_samples, fold_children, load, table
 
 if t.TYPE_CHECKING:
     from tap_asos.sandbox import SandboxServer
@@ -61,7 +62,7 @@ LISTINGS = (
     load("products-v2-list-search-2023.json"),
     {"products": load("products-v2-list.products.json")},
 )
-DETAIL = load("products-v3-detail-2023.json")
+DETAIL, RATED_DETAIL = detail_samples()  # the real one, and with the reference's rating
 COUNTRIES = load("countries-list.json")
 TREE = load("categories-list-2022.json")
 # JSON types a schema type admits.
@@ -93,7 +94,7 @@ def undeclared(schema: dict[str, t.Any], real: Table, prefix: str) -> list[str]:
     ("stream", "schema", "real", "prefix"),
     [
         ("products", schemas.PRODUCTS, table(*LISTINGS), "$.products[]"),
-        ("product_details", schemas.PRODUCT_DETAILS, table(DETAIL), "$"),
+        ("product_details", schemas.PRODUCT_DETAILS, table(DETAIL, RATED_DETAIL), "$"),
         ("countries", schemas.COUNTRIES, table(COUNTRIES), "$[]"),
         *(
             ("categories", schemas.CATEGORIES, table(TREE, fold=fold_children), f"$.{section}[]")
@@ -112,9 +113,13 @@ def test_a_missing_or_mistyped_declaration_is_listed() -> None:
     schema = copy.deepcopy(schemas.PRODUCT_DETAILS)
     del schema["properties"]["plpIds"]["items"]["properties"]["type"]
     schema["properties"]["isInStock"]["type"] = ["string", "null"]
-    assert undeclared(schema, table(DETAIL), "$") == [
+    del schema["properties"]["rating"]["properties"]["totalReviewCount"]
+    schema["properties"]["rating"]["properties"]["averageOverallRating"]["type"] = "string"
+    assert undeclared(schema, table(DETAIL, RATED_DETAIL), "$") == [
         "$.isInStock: boolean not declared (['null', 'string'])",
         "$.plpIds[].type: not declared",
+        "$.rating.averageOverallRating: number not declared (['string'])",
+        "$.rating.totalReviewCount: not declared",
     ]
 
 
@@ -122,7 +127,8 @@ def test_real_samples_fit_the_schemas() -> None:
     for listing in LISTINGS:
         for product in listing["products"]:
             _validate(schemas.PRODUCTS, {**product, **EXTRA_LISTING})
-    _validate(schemas.PRODUCT_DETAILS, {**DETAIL, "store": "US"})
+    for detail in (DETAIL, RATED_DETAIL):
+        _validate(schemas.PRODUCT_DETAILS, {**detail, "store": "US"})
     for country in COUNTRIES:
         _validate(schemas.COUNTRIES, country)
     for node in flatten_tree(TREE):

@@ -176,6 +176,36 @@ def _variant_base(catalog: Catalog, k: int, i: int) -> tuple[int, str, bool, boo
     return variant_id, f"{catalog.product_id(k)}-{i + 1}", in_stock, low
 
 
+# Share of products with reviews: not known (the one real detail, an outlet product, has
+# none); those without carry `rating: null`, as it does.
+RATED_PERCENT = 60
+_RATING_SALT = 29  # mix() salt of ratings: 1-16 are taken
+
+
+def _rating(catalog: Catalog, k: int) -> Json | None:
+    """The detail ``rating``: the reference's three fields, or null (no reviews).
+
+    A function of (seed, product) only.  ``totalReviewCount`` runs 1-2,047 (log-uniform);
+    ``averageOverallRating`` is the average of that many whole-star reviews (their mean
+    1-4.9, 4.4 for the median product) to one decimal, ``averageOverallStarRating`` that
+    average to the nearest half star.  The reference gives only their JSON types (number,
+    number, integer): the roundings are assumed.
+    """
+    h = mix(catalog.seed, k, _RATING_SALT)
+    if h % 100 >= RATED_PERCENT:
+        return None
+    e = (h >> 8) % 11
+    count = (1 << e) + (h >> 12) % (1 << e)
+    r = (h >> 24) % 1001 / 1000
+    stars = min(5 * count, max(count, round(count * (4.9 - 3.9 * r**3))))
+    average = round(stars / count, 1)
+    return {
+        "averageOverallRating": average,
+        "averageOverallStarRating": int(average * 2 + 0.5) / 2,
+        "totalReviewCount": count,
+    }
+
+
 def detail(
     catalog: Catalog, k: int, cur: Currency, size_schema: str, lang: str, *, v4: bool = False
 ) -> Json:
@@ -258,7 +288,7 @@ def detail(
             "id": 8400 + 10 * sorted(WORDS).index(p.leaf.kind) + p.word,
             "name": WORDS[p.leaf.kind][p.word].capitalize(),
         },
-        "rating": None,
+        "rating": _rating(catalog, k),
         "shippingRestriction": None,
         "sizeGuide": f"https://www.asos.com/size-guide/{p.leaf.kind}",
         "sizeGuideApiUrl": None,
