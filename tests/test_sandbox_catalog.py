@@ -51,7 +51,14 @@ def test_same_seed_same_catalog_and_prices_move_with_days() -> None:
     assert a.count == 500
 
 
-def test_large_catalog_builds_compact_indexes_only() -> None:
-    catalog = Catalog(SandboxConfig(seed=1, products=100_000))
-    assert catalog.count == 100_000
+def test_large_catalog_builds_nothing_per_product_before_a_listing_asks() -> None:
+    catalog = Catalog(SandboxConfig(seed=1, products=30_000, tree="real"))
+    assert catalog.count == 30_000
     assert catalog.product.cache_info().currsize == 0  # no product materialised yet
+    assert len(catalog.membership.groups(0)) == 0  # no listing drawn yet
+    catalog.listing(
+        "US", catalog.leaves[1].category_id, "", "", False, False, frozenset(), frozenset()
+    )
+    # Then every product's listings at once, as compact arrays: 4 bytes a membership.
+    assert len(catalog.membership.groups(0)) == 30_000
+    assert catalog.product.cache_info().currsize == 0

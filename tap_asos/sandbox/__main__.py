@@ -59,6 +59,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="deepest listing position served, as upstream caps deep offsets; 0 = no cap",
     )
     parser.add_argument(
+        "--listings-per-product",
+        type=float,
+        default=None,
+        help="mean number of navigation listings a product is on (default: 8 on the real "
+        "tree, as real details; 1.2 on the small one)",
+    )
+    parser.add_argument(
         "--tree",
         choices=TREES,
         default=SandboxConfig.tree,
@@ -111,6 +118,7 @@ def main(argv: list[str] | None = None) -> int:
         restocks_per_day=args.restocks_per_day,
         freshness_facet_percent=args.freshness_facet_percent,
         max_offset=args.max_offset,
+        listings_per_product=args.listings_per_product,
         tree=args.tree,
         tree_year=args.tree_year,
         new_in_days=args.new_in_days,

@@ -11,7 +11,7 @@ from urllib.parse import parse_qs
 import msgspec
 
 from tap_asos.sandbox import envelope, payloads, reference
-from tap_asos.sandbox.catalog import BAND_DAYS, Catalog
+from tap_asos.sandbox.catalog import Catalog
 from tap_asos.sandbox.config import (
     COUNTRIES,
     CURRENCIES,
@@ -21,6 +21,7 @@ from tap_asos.sandbox.config import (
     SandboxConfig,
 )
 from tap_asos.sandbox.gateway import Gateway
+from tap_asos.sandbox.listings import BAND_DAYS
 
 Json = t.Any
 MAX_STOCK_IDS = 50
@@ -184,7 +185,7 @@ class Sandbox:
             len(ks),
             [payloads.list_item(self.catalog, k, cur) for k in page],
             envelope.facets(
-                counts, freshness=not q and self.catalog.has_freshness_facet(category_id)
+                counts, freshness=not q and self.catalog.listings.has_freshness_facet(category_id)
             ),
             payloads.request_id("/products/v2/list", query),
         )
@@ -214,6 +215,7 @@ class Sandbox:
             params.currency(store),
             params.size_schema(store),
             params.text("lang") or "en-GB",
+            store=store,
             v4=v4,
         )
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 RAPIDAPI_HOST = "asos2.p.rapidapi.com"
+DEFAULT_LISTINGS_PER_PRODUCT = {"real": 8.0, "small": 1.2}
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,17 @@ class SandboxConfig:
     new_in_skip_percent: int = 0
     # A restocked product is in its gender's Back in stock this many days from its restock.
     back_in_stock_days: int = 14
+    # Mean number of navigation listings a product is on (membership.py); None: 8 on the
+    # real-size tree (real details: 6 to 10 of their plpIds in the year's tree), 1.2 on the
+    # small one (its leaf, and a second of its kind for one in five: it has no other lists).
+    listings_per_product: float | None = None
+
+    @property
+    def listings_mean(self) -> float:
+        """``listings_per_product``, or the tree's default."""
+        if self.listings_per_product is not None:
+            return self.listings_per_product
+        return DEFAULT_LISTINGS_PER_PRODUCT.get(self.tree, 1.2)
 
     @property
     def arrivals_per_day(self) -> int:
