@@ -61,7 +61,8 @@ def test_paging_covers_every_product_exactly_once(sandbox: SandboxServer) -> Non
 def test_deep_offsets_are_capped_and_facets_split_the_listing(
     make_sandbox: Callable[..., SandboxServer],
 ) -> None:
-    server = make_sandbox(max_offset=50)
+    # New in (the first leaf id) holds 56 days of arrivals: 2 % of the catalog a day.
+    server = make_sandbox(max_offset=50, new_per_day=24)
     category_id = _leaf_ids(server)[0]
 
     def page(offset: int, limit: int = 48, **filters: t.Any) -> dict[str, t.Any]:
@@ -95,7 +96,7 @@ def test_deep_offsets_are_capped_and_facets_split_the_listing(
         assert part["itemCount"] == value["count"]
         sliced += [p["id"] for p in part["products"]]
     assert len(sliced) == len(set(sliced)) == total
-    uncapped = make_sandbox()
+    uncapped = make_sandbox(new_per_day=24)
     assert set(sliced) == set(listed_ids(uncapped.url, uncapped.api_key, "US", category_id))
 
 
@@ -117,11 +118,11 @@ def _day_blocks(ids: list[int]) -> list[list[int]]:
 def test_freshness_lists_day_blocks_newest_first_with_ids_given_at_creation(
     make_sandbox: Callable[..., SandboxServer],
 ) -> None:
-    server = make_sandbox(products=800, freshness_facet_percent=100)
+    server = make_sandbox(products=800, freshness_facet_percent=100, new_per_day=16)
     categories = _leaf_ids(server)
     before = {c: listed_ids(server.url, server.api_key, "US", c) for c in categories}
     answer = server.advance(2)
-    assert answer["new_products"] == 2 * (800 // 50)
+    assert answer["new_products"] == 2 * 16
     highest_before = max(max(ids) for ids in before.values() if ids)
     new_total, below = 0, 0
     for category in categories:
