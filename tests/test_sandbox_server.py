@@ -13,6 +13,7 @@ import requests
 
 from tap_asos.categories import leaf_category_ids
 from tap_asos.sandbox import SandboxConfig, SandboxServer
+from tap_asos.sandbox.__main__ import parse_args
 from tests.helpers import api_get, listed_ids
 
 if t.TYPE_CHECKING:
@@ -323,7 +324,7 @@ def test_gateway_header_names_are_case_insensitive(sandbox: SandboxServer, spell
         ("/products/v2/list", {"categoryId": 8799}, 400),
         ("/products/v2/list", {"store": "XX", "categoryId": 8799}, 400),
         ("/products/v2/list", {"store": "US", "categoryId": 1}, 400),
-        ("/products/v2/list", {"store": "US", "categoryId": 8799, "limit": 500}, 400),
+        ("/products/v2/list", {"store": "US", "categoryId": 8799, "limit": 0}, 400),
         ("/products/v2/list", {"store": "US", "categoryId": 8799, "offset": "x"}, 400),
         ("/products/v2/list", {"store": "US", "categoryId": 8799, "sort": "best"}, 400),
         ("/products/v3/detail", {"store": "US"}, 400),
@@ -338,6 +339,33 @@ def test_invalid_requests_get_4xx_json(
     response = _get(sandbox, path, **params)
     assert response.status_code == status
     assert response.json()["message"]
+
+
+@pytest.mark.parametrize("over_limit", ["clamp", "error"])
+def test_a_limit_above_max_limit_is_clamped_or_refused(
+    make_sandbox: Callable[..., SandboxServer], over_limit: str
+) -> None:
+    server = make_sandbox(max_limit=30, over_limit=over_limit)
+    query = {"store": "US", "categoryId": 8799, "sort": "freshness"}
+    whole = api_get(server.url, server.api_key, "/products/v2/list", **query, limit=30)
+    assert len(whole["products"]) == 30 < whole["itemCount"]
+    asked = _get(server, "/products/v2/list", **query, limit=31)
+    if over_limit == "clamp":  # a smaller page than asked, the same total
+        assert asked.status_code == 200
+        assert asked.json()["products"] == whole["products"]
+        assert asked.json()["itemCount"] == whole["itemCount"]
+    else:  # a 400 with an ASOS-style body naming the parameter
+        assert asked.status_code == 400
+        assert asked.json() == {
+            "message": "Parameter 'limit' must be between 1 and 30",
+            "errorCode": 400,
+        }
+    assert _get(server, "/products/v2/list", **query, limit=0).status_code == 400
+    args = parse_args(["--max-limit", "30", "--over-limit", over_limit])
+    assert (args.max_limit, args.over_limit) == (30, over_limit)
+    assert (parse_args([]).max_limit, parse_args([]).over_limit) == (200, "clamp")
+    with pytest.raises(ValueError, match="over_limit must be one of"):
+        SandboxServer(SandboxConfig(over_limit="truncate", products=10))
 
 
 def test_quota_headers_and_monthly_quota(make_sandbox: Callable[..., SandboxServer]) -> None:

@@ -15,6 +15,7 @@ from tap_asos.sandbox.catalog import Catalog
 from tap_asos.sandbox.config import (
     COUNTRIES,
     CURRENCIES,
+    OVER_LIMIT,
     SIZE_SCHEMAS,
     STORES,
     Currency,
@@ -106,6 +107,8 @@ class Sandbox:
 
     def __init__(self, config: SandboxConfig) -> None:
         """Build the catalog and an empty gateway."""
+        if config.over_limit not in OVER_LIMIT:
+            raise ValueError(f"over_limit must be one of {OVER_LIMIT}, not {config.over_limit!r}")
         self.config = config
         self.catalog = Catalog(config)
         self.gateway = Gateway(config)
@@ -145,7 +148,7 @@ class Sandbox:
         cur = params.currency(store)
         params.size_schema(store)
         offset = params.integer("offset", 0)
-        limit = params.integer("limit", 48, lo=1, hi=self.config.max_limit)
+        limit = self._limit(params)
         sort = params.text("sort").lower()
         range_ = params.text("range").lower()
         q = params.text("q")
@@ -189,6 +192,17 @@ class Sandbox:
             ),
             payloads.request_id("/products/v2/list", query),
         )
+
+    def _limit(self, params: Params) -> int:
+        """The page size: a ``limit`` above ``max_limit`` is served smaller or refused.
+
+        The real maximum and answer are not known (likely clamped: public clients ask for
+        1500 and kept it, which a 400 would have stopped; no saved page holds more than 48).
+        """
+        top = self.config.max_limit
+        if self.config.over_limit == "clamp":
+            return min(params.integer("limit", 48, lo=1), top)
+        return params.integer("limit", 48, lo=1, hi=top)
 
     @staticmethod
     def _fresh_days(params: Params) -> int:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 RAPIDAPI_HOST = "asos2.p.rapidapi.com"
 ARRIVALS_PER_10000 = 27  # new products a day per 10,000 in the catalog (real: 181 / 2,434 / 28)
 DEFAULT_LISTINGS_PER_PRODUCT = {"real": 8.0, "small": 1.2}
+OVER_LIMIT = ("clamp", "error")
 
 
 @dataclass(frozen=True)
@@ -21,7 +22,11 @@ class SandboxConfig:
     rate_limit_per_second: float = 0.0
     quota: int = 0
     latency_ms: tuple[int, int] = (0, 0)
+    # Largest page served, and what a larger ``limit`` gets: "clamp" (a page of
+    # ``max_limit`` products, ``itemCount`` unchanged; likely what the real API does) or
+    # "error" (400 naming limit).
     max_limit: int = 200
+    over_limit: str = "clamp"
     # Deepest listing position served: ``offset + limit`` beyond it gets the items up to
     # it and no more, while ``itemCount`` still gives the full total (0 = no cap).
     max_offset: int = 5000
