@@ -170,3 +170,9 @@ def test_a_listing_holds_a_product_iff_its_detail_names_it(
             named[detail["id"]] = {p["id"] for p in detail["plpIds"] if p["type"] == "Standard"}
     assert {i: s for i, s in named.items() if s} == holds
     assert statistics.mean(len(s) for s in holds.values()) > 7  # feeds come on top
+    # The control endpoint names the same products: every one listed in the store today.
+    control = requests.get(f"{server.url}/_sandbox/products", params={"store": "US"}, timeout=5)
+    assert control.json() == {"ids": sorted(holds)}
+    away = [catalog.product_id(k) for k in range(catalog.count) if catalog.is_away(k)]
+    assert away
+    assert not set(away) & set(holds)

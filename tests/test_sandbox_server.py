@@ -368,6 +368,28 @@ def test_a_limit_above_max_limit_is_clamped_or_refused(
         SandboxServer(SandboxConfig(over_limit="truncate", products=10))
 
 
+def test_the_products_control_endpoint_lists_a_stores_products_without_a_key(
+    sandbox: SandboxServer,
+) -> None:
+    def products(**params: str) -> requests.Response:
+        return requests.get(f"{sandbox.url}/_sandbox/products", params=params, timeout=5)
+
+    catalog = sandbox.sandbox.catalog
+    used = sandbox.stats()["quota_used"]
+    for store in ("US", "DE"):
+        ids = products(store=store).json()["ids"]
+        assert ids == sorted(
+            catalog.product_id(k) for k in range(catalog.count) if catalog.in_store(k, store)
+        )
+        assert 0.85 * catalog.count < len(ids) < catalog.count  # ~8 % not sold there
+    assert products(store="US").json() != products(store="DE").json()
+    for params, message in (({}, "Missing required parameter 'store'"), ({"store": "XX"}, "XX")):
+        refused = products(**params)
+        assert refused.status_code == 400
+        assert message in refused.json()["message"]
+    assert sandbox.stats()["quota_used"] == used  # no key, no quota: a control endpoint
+
+
 def test_quota_headers_and_monthly_quota(make_sandbox: Callable[..., SandboxServer]) -> None:
     server = make_sandbox(quota=3)
     remaining = [

@@ -267,36 +267,61 @@ class Sandbox:
 
     # --- control ---------------------------------------------------------------------
 
-    def control(  # noqa: PLR0911 - one branch per endpoint
-        self, method: str, path: str, params: Params, body: bytes
-    ) -> tuple[int, Json]:
+    def control(self, method: str, path: str, params: Params, body: bytes) -> tuple[int, Json]:
         """The /_sandbox/ endpoints."""
         name = path[len(CONTROL) :].strip("/")
-        if name == "health" and method == "GET":
-            return 200, {"status": "ok", "day": self.catalog.day, "products": self.catalog.count}
-        if name == "stats" and method == "GET":
-            return 200, {**self.gateway.stats(), "day": self.catalog.day}
-        if name == "advance" and method == "POST":
-            # ?days=N moves the day on; ?arrivals=N adds products within today.
-            arrivals = params.integer("arrivals", 0, hi=1_000_000)
-            days = params.integer("days", 0 if arrivals else 1, hi=3650)
-            return 200, self.advance(days, arrivals)
-        if name == "reset" and method == "POST":
-            self.catalog.reset()
-            self.gateway.reset()
-            return 200, {"day": 0, "products": self.catalog.count}
-        if name == "faults":
-            if method == "DELETE":
-                self.gateway.set_faults({})
-                return 200, {"rules": []}
-            if method == "POST":
-                try:
-                    spec = msgspec.json.decode(body or b"{}")
-                    self.gateway.set_faults(spec)
-                except (ValueError, TypeError, msgspec.DecodeError) as exc:
-                    return 400, {"message": f"bad fault spec: {exc}"}
-                return 200, spec
-        return 404, {"message": f"Endpoint '{path}' does not exist"}
+        if name == "faults" and method in {"POST", "DELETE"}:
+            return self._faults(method, body)
+        handlers: dict[tuple[str, str], t.Callable[[Params], tuple[int, Json]]] = {
+            ("GET", "health"): lambda _p: (
+                200,
+                {"status": "ok", "day": self.catalog.day, "products": self.catalog.count},
+            ),
+            ("GET", "stats"): lambda _p: (200, {**self.gateway.stats(), "day": self.catalog.day}),
+            ("GET", "products"): self.listed_products,
+            ("POST", "advance"): self._advance,
+            ("POST", "reset"): self._reset,
+        }
+        handler = handlers.get((method, name))
+        if handler is None:
+            return 404, {"message": f"Endpoint '{path}' does not exist"}
+        return handler(params)
+
+    def _advance(self, params: Params) -> tuple[int, Json]:
+        """``POST /_sandbox/advance``: ?days=N moves the day on; ?arrivals=N adds products."""
+        arrivals = params.integer("arrivals", 0, hi=1_000_000)
+        days = params.integer("days", 0 if arrivals else 1, hi=3650)
+        return 200, self.advance(days, arrivals)
+
+    def _reset(self, _params: Params) -> tuple[int, Json]:
+        self.catalog.reset()
+        self.gateway.reset()
+        return 200, {"day": 0, "products": self.catalog.count}
+
+    def _faults(self, method: str, body: bytes) -> tuple[int, Json]:
+        if method == "DELETE":
+            self.gateway.set_faults({})
+            return 200, {"rules": []}
+        try:
+            spec = msgspec.json.decode(body or b"{}")
+            self.gateway.set_faults(spec)
+        except (ValueError, TypeError, msgspec.DecodeError) as exc:
+            return 400, {"message": f"bad fault spec: {exc}"}
+        return 200, spec
+
+    def listed_products(self, params: Params) -> tuple[int, Json]:
+        """``GET /_sandbox/products?store=XX``: the ids of every product listed there today.
+
+        The ground truth of a full extraction: on at least one listing, sold in the store,
+        not sold out today; ids ascending.
+        """
+        try:
+            store = params.store()
+        except BadRequestError as exc:
+            return 400, {"message": str(exc), "errorCode": 400}
+        catalog = self.catalog
+        ids = catalog.ids.upto(catalog.count)
+        return 200, {"ids": sorted(ids[k] for k in catalog.listed_in_store(store))}
 
     def advance(self, days: int, arrivals: int) -> dict[str, t.Any]:
         """Move the catalog on; what arrived and where it stands.
