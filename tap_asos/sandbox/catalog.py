@@ -81,7 +81,8 @@ class Catalog:
         self.config = config
         self.seed = config.seed
         self.day = 0
-        self._lock = threading.RLock()
+        # Held while the catalog moves and while a listing is built from it.
+        self.lock = threading.RLock()
         self.membership = Membership(
             config.seed, config.tree, config.listings_mean, lambda k, salt: mix(self.seed, k, salt)
         )
@@ -175,8 +176,9 @@ class Catalog:
 
     def listed_in_store(self, store: str) -> list[int]:
         """Products on at least one listing of a store today (every product is on one)."""
-        sold = self.stores[store].upto(self.count)
-        return [k for k in range(self.count) if sold[k] and k not in self.away]
+        with self.lock:
+            sold = self.stores[store].upto(self.count)
+            return [k for k in range(self.count) if sold[k] and k not in self.away]
 
     def skips_new_in(self, k: int) -> bool:
         """Whether product k is one of the arrivals that never enter New in."""
@@ -238,7 +240,7 @@ class Catalog:
 
     def advance(self, days: int) -> int:
         """Move the catalog ``days`` forward; return how many products arrived."""
-        with self._lock:
+        with self.lock:
             before = self.count
             for _ in range(days):
                 self.day += 1
@@ -250,7 +252,7 @@ class Catalog:
 
     def arrive(self, n: int) -> int:
         """``n`` more products go live today (arrivals during the day)."""
-        with self._lock:
+        with self.lock:
             self.count += n
             self._moved()
             return n
@@ -277,7 +279,7 @@ class Catalog:
 
     def reset(self) -> None:
         """Back to day 0 with the initial products."""
-        with self._lock:
+        with self.lock:
             self.day = 0
             self.count = self.config.products
             self.membership.truncate(self.count)
@@ -294,7 +296,7 @@ class Catalog:
     def marked_down(self) -> Column:
         """Whether each product is marked down today, as a column (sale lists, range=sale)."""
         period = self.day // 2  # markdowns change every other day
-        with self._lock:
+        with self.lock:
             if self._marked is None or self._marked[0] != period:
                 self._marked = (period, Column("B", lambda k: self.markdown(k) > 0))
             return self._marked[1]

@@ -12,7 +12,6 @@ compact per-product columns (columns.py), so a View all of thousands costs milli
 
 from __future__ import annotations
 
-import threading
 import typing as t
 from array import array
 from collections import Counter
@@ -56,11 +55,10 @@ class Listings:
         self.listing = lru_cache(maxsize=512)(self._listing)
         self.facet_counts = lru_cache(maxsize=512)(self._facet_counts)
         self._orders: dict[bool, FreshnessOrder] = {}
-        self._lock = threading.Lock()
 
     def clear(self) -> None:
         """Forget every listing (the catalog moved)."""
-        with self._lock:
+        with self.catalog.lock:
             self.listing.cache_clear()
             self.facet_counts.cache_clear()
             self._orders.clear()
@@ -102,7 +100,7 @@ class Listings:
         """Every product ranked by the listing's day, newest first, then by id."""
         catalog = self.catalog
         by_golive = self.day_of(category_id) == catalog.golive_day
-        with self._lock:
+        with self.catalog.lock:
             found = self._orders.get(by_golive)
             if found is None:
                 day_of = self.day_of(category_id)
@@ -139,6 +137,23 @@ class Listings:
         ``fresh_days``: only products listed on one of the last that many days (the
         ``freshness_band`` filter); 0 = all.
         """
+        with self.catalog.lock:  # not while the catalog moves
+            return self._build(
+                store, category_id, sort, q, sale_only, new_only, brands, colours, fresh_days
+            )
+
+    def _build(
+        self,
+        store: str,
+        category_id: int,
+        sort: str,
+        q: str,
+        sale_only: bool,  # noqa: FBT001
+        new_only: bool,  # noqa: FBT001
+        brands: frozenset[int],
+        colours: frozenset[int],
+        fresh_days: int,
+    ) -> array[int]:
         catalog = self.catalog
         count = catalog.count
         sold = catalog.stores[store].upto(count)
