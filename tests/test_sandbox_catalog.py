@@ -62,3 +62,16 @@ def test_large_catalog_builds_nothing_per_product_before_a_listing_asks() -> Non
     # Then every product's listings at once, as compact arrays: 4 bytes a membership.
     assert len(catalog.membership.groups(0)) == 30_000
     assert catalog.product.cache_info().currsize == 0
+
+
+def test_arrivals_default_to_the_rate_a_real_leaf_showed() -> None:
+    # A real Shoes leaf had 181 of its 2,434 products go live in the last 28 days.
+    config = SandboxConfig(products=80_000)
+    assert config.arrivals_per_day == 216
+    assert abs(28 * config.arrivals_per_day / config.products - 181 / 2434) < 0.002
+    assert SandboxConfig(products=100).arrivals_per_day == 1
+    assert SandboxConfig(products=100, new_per_day=7).arrivals_per_day == 7
+    # Restocks keep their rate: 0.1 % of the catalog, or 5 % of a day's arrivals if more.
+    assert SandboxConfig(products=5000).restocks == 5
+    assert SandboxConfig(products=1000, new_per_day=200).restocks == 10
+    assert SandboxConfig(products=1000, restocks_per_day=0).restocks == 0
