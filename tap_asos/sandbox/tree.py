@@ -7,7 +7,11 @@ section links ("Sale", "New in", "Clothing", "Shoes", ...) > containers ("SHOP B
 naming 573 distinct category ids (a category is linked from several sections), and a
 ``brands`` section of 1,316 nodes (5 A-Z containers of brand pages). ``--tree real``
 generates a tree of that size and shape, the same for every seed; its category ids are
-invented, except those of the arrival feeds (feeds.py).
+invented, except those of the arrival feeds (feeds.py).  As in the real tree, each
+section's SHOP BY PRODUCT starts with its ``View all`` ("SALE View all", Outlet "View
+all"), and every section has leaves of its own beside links repeating other sections'
+leaves.  ``listings()`` says where each leaf's first link sits: membership.py puts products
+on leaves by that (department, sale, outlet, edit, brand-like, body-fit lists).
 
 Both trees carry each gender's ``New in`` section (a link of null fields, alias ``WW_NI`` /
 ``MW_NI``) at its real place: a child of the gender's ``Categories`` container (depth 2),
