@@ -254,8 +254,9 @@ def test_deselected_properties_are_not_emitted(sandbox: SandboxServer) -> None:
 def test_a_listing_deeper_than_the_api_serves_is_read_by_facet_slices(
     make_sandbox: Callable[..., SandboxServer],
 ) -> None:
-    capped = make_sandbox(max_offset=40)
-    twin = make_sandbox(max_offset=0)  # same seed and day: the same catalog, uncapped
+    # Arrivals of 2 % of the catalog a day, so that a day brings some to both categories.
+    capped = make_sandbox(max_offset=40, new_per_day=24)
+    twin = make_sandbox(max_offset=0, new_per_day=24)  # the same catalog, uncapped
     categories = [8799, 4208]
     config = tap_config(
         capped.url, capped.api_key, category_ids=categories, max_listing_offset=40, page_size=16

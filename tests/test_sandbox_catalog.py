@@ -51,7 +51,27 @@ def test_same_seed_same_catalog_and_prices_move_with_days() -> None:
     assert a.count == 500
 
 
-def test_large_catalog_builds_compact_indexes_only() -> None:
-    catalog = Catalog(SandboxConfig(seed=1, products=100_000))
-    assert catalog.count == 100_000
+def test_large_catalog_builds_nothing_per_product_before_a_listing_asks() -> None:
+    catalog = Catalog(SandboxConfig(seed=1, products=30_000, tree="real"))
+    assert catalog.count == 30_000
     assert catalog.product.cache_info().currsize == 0  # no product materialised yet
+    assert len(catalog.membership.groups(0)) == 0  # no listing drawn yet
+    catalog.listing(
+        "US", catalog.leaves[1].category_id, "", "", False, False, frozenset(), frozenset()
+    )
+    # Then every product's listings at once, as compact arrays: 4 bytes a membership.
+    assert len(catalog.membership.groups(0)) == 30_000
+    assert catalog.product.cache_info().currsize == 0
+
+
+def test_arrivals_default_to_the_rate_a_real_leaf_showed() -> None:
+    # A real Shoes leaf had 181 of its 2,434 products go live in the last 28 days.
+    config = SandboxConfig(products=80_000)
+    assert config.arrivals_per_day == 216
+    assert abs(28 * config.arrivals_per_day / config.products - 181 / 2434) < 0.002
+    assert SandboxConfig(products=100).arrivals_per_day == 1
+    assert SandboxConfig(products=100, new_per_day=7).arrivals_per_day == 7
+    # Restocks keep their rate: 0.1 % of the catalog, or 5 % of a day's arrivals if more.
+    assert SandboxConfig(products=5000).restocks == 5
+    assert SandboxConfig(products=1000, new_per_day=200).restocks == 10
+    assert SandboxConfig(products=1000, restocks_per_day=0).restocks == 0

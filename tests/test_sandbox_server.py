@@ -13,6 +13,7 @@ import requests
 
 from tap_asos.categories import leaf_category_ids
 from tap_asos.sandbox import SandboxConfig, SandboxServer
+from tap_asos.sandbox.__main__ import parse_args
 from tests.helpers import api_get, listed_ids
 
 if t.TYPE_CHECKING:
@@ -61,7 +62,8 @@ def test_paging_covers_every_product_exactly_once(sandbox: SandboxServer) -> Non
 def test_deep_offsets_are_capped_and_facets_split_the_listing(
     make_sandbox: Callable[..., SandboxServer],
 ) -> None:
-    server = make_sandbox(max_offset=50)
+    # New in (the first leaf id) holds 56 days of arrivals: 2 % of the catalog a day.
+    server = make_sandbox(max_offset=50, new_per_day=24)
     category_id = _leaf_ids(server)[0]
 
     def page(offset: int, limit: int = 48, **filters: t.Any) -> dict[str, t.Any]:
@@ -95,7 +97,7 @@ def test_deep_offsets_are_capped_and_facets_split_the_listing(
         assert part["itemCount"] == value["count"]
         sliced += [p["id"] for p in part["products"]]
     assert len(sliced) == len(set(sliced)) == total
-    uncapped = make_sandbox()
+    uncapped = make_sandbox(new_per_day=24)
     assert set(sliced) == set(listed_ids(uncapped.url, uncapped.api_key, "US", category_id))
 
 
@@ -117,11 +119,11 @@ def _day_blocks(ids: list[int]) -> list[list[int]]:
 def test_freshness_lists_day_blocks_newest_first_with_ids_given_at_creation(
     make_sandbox: Callable[..., SandboxServer],
 ) -> None:
-    server = make_sandbox(products=800, freshness_facet_percent=100)
+    server = make_sandbox(products=800, freshness_facet_percent=100, new_per_day=16)
     categories = _leaf_ids(server)
     before = {c: listed_ids(server.url, server.api_key, "US", c) for c in categories}
     answer = server.advance(2)
-    assert answer["new_products"] == 2 * (800 // 50)
+    assert answer["new_products"] == 2 * 16
     highest_before = max(max(ids) for ids in before.values() if ids)
     new_total, below = 0, 0
     for category in categories:
@@ -322,7 +324,7 @@ def test_gateway_header_names_are_case_insensitive(sandbox: SandboxServer, spell
         ("/products/v2/list", {"categoryId": 8799}, 400),
         ("/products/v2/list", {"store": "XX", "categoryId": 8799}, 400),
         ("/products/v2/list", {"store": "US", "categoryId": 1}, 400),
-        ("/products/v2/list", {"store": "US", "categoryId": 8799, "limit": 500}, 400),
+        ("/products/v2/list", {"store": "US", "categoryId": 8799, "limit": 0}, 400),
         ("/products/v2/list", {"store": "US", "categoryId": 8799, "offset": "x"}, 400),
         ("/products/v2/list", {"store": "US", "categoryId": 8799, "sort": "best"}, 400),
         ("/products/v3/detail", {"store": "US"}, 400),
@@ -337,6 +339,55 @@ def test_invalid_requests_get_4xx_json(
     response = _get(sandbox, path, **params)
     assert response.status_code == status
     assert response.json()["message"]
+
+
+@pytest.mark.parametrize("over_limit", ["clamp", "error"])
+def test_a_limit_above_max_limit_is_clamped_or_refused(
+    make_sandbox: Callable[..., SandboxServer], over_limit: str
+) -> None:
+    server = make_sandbox(max_limit=30, over_limit=over_limit)
+    query = {"store": "US", "categoryId": 8799, "sort": "freshness"}
+    whole = api_get(server.url, server.api_key, "/products/v2/list", **query, limit=30)
+    assert len(whole["products"]) == 30 < whole["itemCount"]
+    asked = _get(server, "/products/v2/list", **query, limit=31)
+    if over_limit == "clamp":  # a smaller page than asked, the same total
+        assert asked.status_code == 200
+        assert asked.json()["products"] == whole["products"]
+        assert asked.json()["itemCount"] == whole["itemCount"]
+    else:  # a 400 with an ASOS-style body naming the parameter
+        assert asked.status_code == 400
+        assert asked.json() == {
+            "message": "Parameter 'limit' must be between 1 and 30",
+            "errorCode": 400,
+        }
+    assert _get(server, "/products/v2/list", **query, limit=0).status_code == 400
+    args = parse_args(["--max-limit", "30", "--over-limit", over_limit])
+    assert (args.max_limit, args.over_limit) == (30, over_limit)
+    assert (parse_args([]).max_limit, parse_args([]).over_limit) == (200, "clamp")
+    with pytest.raises(ValueError, match="over_limit must be one of"):
+        SandboxServer(SandboxConfig(over_limit="truncate", products=10))
+
+
+def test_the_products_control_endpoint_lists_a_stores_products_without_a_key(
+    sandbox: SandboxServer,
+) -> None:
+    def products(**params: str) -> requests.Response:
+        return requests.get(f"{sandbox.url}/_sandbox/products", params=params, timeout=5)
+
+    catalog = sandbox.sandbox.catalog
+    used = sandbox.stats()["quota_used"]
+    for store in ("US", "DE"):
+        ids = products(store=store).json()["ids"]
+        assert ids == sorted(
+            catalog.product_id(k) for k in range(catalog.count) if catalog.in_store(k, store)
+        )
+        assert 0.85 * catalog.count < len(ids) < catalog.count  # ~8 % not sold there
+    assert products(store="US").json() != products(store="DE").json()
+    for params, message in (({}, "Missing required parameter 'store'"), ({"store": "XX"}, "XX")):
+        refused = products(**params)
+        assert refused.status_code == 400
+        assert message in refused.json()["message"]
+    assert sandbox.stats()["quota_used"] == used  # no key, no quota: a control endpoint
 
 
 def test_quota_headers_and_monthly_quota(make_sandbox: Callable[..., SandboxServer]) -> None:

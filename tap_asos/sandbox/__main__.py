@@ -9,7 +9,7 @@ import sys
 import threading
 from pathlib import Path
 
-from tap_asos.sandbox.config import SandboxConfig
+from tap_asos.sandbox.config import OVER_LIMIT, SandboxConfig
 from tap_asos.sandbox.feeds import TREE_YEARS
 from tap_asos.sandbox.server import SandboxServer
 from tap_asos.sandbox.tree import TREES
@@ -57,6 +57,26 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         type=int,
         default=SandboxConfig.max_offset,
         help="deepest listing position served, as upstream caps deep offsets; 0 = no cap",
+    )
+    parser.add_argument(
+        "--max-limit",
+        type=int,
+        default=SandboxConfig.max_limit,
+        help="largest page (limit) served",
+    )
+    parser.add_argument(
+        "--over-limit",
+        choices=OVER_LIMIT,
+        default=SandboxConfig.over_limit,
+        help="a limit above --max-limit: clamp (a page of max-limit products; likely what "
+        "the real API does) or error (400 naming limit)",
+    )
+    parser.add_argument(
+        "--listings-per-product",
+        type=float,
+        default=None,
+        help="mean number of navigation listings a product is on (default: 8 on the real "
+        "tree, as real details; 1.2 on the small one)",
     )
     parser.add_argument(
         "--tree",
@@ -111,6 +131,9 @@ def main(argv: list[str] | None = None) -> int:
         restocks_per_day=args.restocks_per_day,
         freshness_facet_percent=args.freshness_facet_percent,
         max_offset=args.max_offset,
+        max_limit=args.max_limit,
+        over_limit=args.over_limit,
+        listings_per_product=args.listings_per_product,
         tree=args.tree,
         tree_year=args.tree_year,
         new_in_days=args.new_in_days,

@@ -11,16 +11,18 @@ from urllib.parse import parse_qs
 import msgspec
 
 from tap_asos.sandbox import envelope, payloads, reference
-from tap_asos.sandbox.catalog import BAND_DAYS, Catalog
+from tap_asos.sandbox.catalog import Catalog
 from tap_asos.sandbox.config import (
     COUNTRIES,
     CURRENCIES,
+    OVER_LIMIT,
     SIZE_SCHEMAS,
     STORES,
     Currency,
     SandboxConfig,
 )
 from tap_asos.sandbox.gateway import Gateway
+from tap_asos.sandbox.listings import BAND_DAYS
 
 Json = t.Any
 MAX_STOCK_IDS = 50
@@ -105,6 +107,8 @@ class Sandbox:
 
     def __init__(self, config: SandboxConfig) -> None:
         """Build the catalog and an empty gateway."""
+        if config.over_limit not in OVER_LIMIT:
+            raise ValueError(f"over_limit must be one of {OVER_LIMIT}, not {config.over_limit!r}")
         self.config = config
         self.catalog = Catalog(config)
         self.gateway = Gateway(config)
@@ -144,7 +148,7 @@ class Sandbox:
         cur = params.currency(store)
         params.size_schema(store)
         offset = params.integer("offset", 0)
-        limit = params.integer("limit", 48, lo=1, hi=self.config.max_limit)
+        limit = self._limit(params)
         sort = params.text("sort").lower()
         range_ = params.text("range").lower()
         q = params.text("q")
@@ -184,10 +188,21 @@ class Sandbox:
             len(ks),
             [payloads.list_item(self.catalog, k, cur) for k in page],
             envelope.facets(
-                counts, freshness=not q and self.catalog.has_freshness_facet(category_id)
+                counts, freshness=not q and self.catalog.listings.has_freshness_facet(category_id)
             ),
             payloads.request_id("/products/v2/list", query),
         )
+
+    def _limit(self, params: Params) -> int:
+        """The page size: a ``limit`` above ``max_limit`` is served smaller or refused.
+
+        The real maximum and answer are not known (likely clamped: public clients ask for
+        1500 and kept it, which a 400 would have stopped; no saved page holds more than 48).
+        """
+        top = self.config.max_limit
+        if self.config.over_limit == "clamp":
+            return min(params.integer("limit", 48, lo=1), top)
+        return params.integer("limit", 48, lo=1, hi=top)
 
     @staticmethod
     def _fresh_days(params: Params) -> int:
@@ -214,6 +229,7 @@ class Sandbox:
             params.currency(store),
             params.size_schema(store),
             params.text("lang") or "en-GB",
+            store=store,
             v4=v4,
         )
 
@@ -251,36 +267,61 @@ class Sandbox:
 
     # --- control ---------------------------------------------------------------------
 
-    def control(  # noqa: PLR0911 - one branch per endpoint
-        self, method: str, path: str, params: Params, body: bytes
-    ) -> tuple[int, Json]:
+    def control(self, method: str, path: str, params: Params, body: bytes) -> tuple[int, Json]:
         """The /_sandbox/ endpoints."""
         name = path[len(CONTROL) :].strip("/")
-        if name == "health" and method == "GET":
-            return 200, {"status": "ok", "day": self.catalog.day, "products": self.catalog.count}
-        if name == "stats" and method == "GET":
-            return 200, {**self.gateway.stats(), "day": self.catalog.day}
-        if name == "advance" and method == "POST":
-            # ?days=N moves the day on; ?arrivals=N adds products within today.
-            arrivals = params.integer("arrivals", 0, hi=1_000_000)
-            days = params.integer("days", 0 if arrivals else 1, hi=3650)
-            return 200, self.advance(days, arrivals)
-        if name == "reset" and method == "POST":
-            self.catalog.reset()
-            self.gateway.reset()
-            return 200, {"day": 0, "products": self.catalog.count}
-        if name == "faults":
-            if method == "DELETE":
-                self.gateway.set_faults({})
-                return 200, {"rules": []}
-            if method == "POST":
-                try:
-                    spec = msgspec.json.decode(body or b"{}")
-                    self.gateway.set_faults(spec)
-                except (ValueError, TypeError, msgspec.DecodeError) as exc:
-                    return 400, {"message": f"bad fault spec: {exc}"}
-                return 200, spec
-        return 404, {"message": f"Endpoint '{path}' does not exist"}
+        if name == "faults" and method in {"POST", "DELETE"}:
+            return self._faults(method, body)
+        handlers: dict[tuple[str, str], t.Callable[[Params], tuple[int, Json]]] = {
+            ("GET", "health"): lambda _p: (
+                200,
+                {"status": "ok", "day": self.catalog.day, "products": self.catalog.count},
+            ),
+            ("GET", "stats"): lambda _p: (200, {**self.gateway.stats(), "day": self.catalog.day}),
+            ("GET", "products"): self.listed_products,
+            ("POST", "advance"): self._advance,
+            ("POST", "reset"): self._reset,
+        }
+        handler = handlers.get((method, name))
+        if handler is None:
+            return 404, {"message": f"Endpoint '{path}' does not exist"}
+        return handler(params)
+
+    def _advance(self, params: Params) -> tuple[int, Json]:
+        """``POST /_sandbox/advance``: ?days=N moves the day on; ?arrivals=N adds products."""
+        arrivals = params.integer("arrivals", 0, hi=1_000_000)
+        days = params.integer("days", 0 if arrivals else 1, hi=3650)
+        return 200, self.advance(days, arrivals)
+
+    def _reset(self, _params: Params) -> tuple[int, Json]:
+        self.catalog.reset()
+        self.gateway.reset()
+        return 200, {"day": 0, "products": self.catalog.count}
+
+    def _faults(self, method: str, body: bytes) -> tuple[int, Json]:
+        if method == "DELETE":
+            self.gateway.set_faults({})
+            return 200, {"rules": []}
+        try:
+            spec = msgspec.json.decode(body or b"{}")
+            self.gateway.set_faults(spec)
+        except (ValueError, TypeError, msgspec.DecodeError) as exc:
+            return 400, {"message": f"bad fault spec: {exc}"}
+        return 200, spec
+
+    def listed_products(self, params: Params) -> tuple[int, Json]:
+        """``GET /_sandbox/products?store=XX``: the ids of every product listed there today.
+
+        The ground truth of a full extraction: on at least one listing, sold in the store,
+        not sold out today; ids ascending.
+        """
+        try:
+            store = params.store()
+        except BadRequestError as exc:
+            return 400, {"message": str(exc), "errorCode": 400}
+        catalog = self.catalog
+        ids = catalog.ids.upto(catalog.count)
+        return 200, {"ids": sorted(ids[k] for k in catalog.listed_in_store(store))}
 
     def advance(self, days: int, arrivals: int) -> dict[str, t.Any]:
         """Move the catalog on; what arrived and where it stands.

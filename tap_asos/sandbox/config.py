@@ -5,6 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 RAPIDAPI_HOST = "asos2.p.rapidapi.com"
+ARRIVALS_PER_10000 = 27  # new products a day per 10,000 in the catalog (real: 181 / 2,434 / 28)
+DEFAULT_LISTINGS_PER_PRODUCT = {"real": 8.0, "small": 1.2}
+OVER_LIMIT = ("clamp", "error")
 
 
 @dataclass(frozen=True)
@@ -19,7 +22,11 @@ class SandboxConfig:
     rate_limit_per_second: float = 0.0
     quota: int = 0
     latency_ms: tuple[int, int] = (0, 0)
+    # Largest page served, and what a larger ``limit`` gets: "clamp" (a page of
+    # ``max_limit`` products, ``itemCount`` unchanged; likely what the real API does) or
+    # "error" (400 naming limit).
     max_limit: int = 200
+    over_limit: str = "clamp"
     # Deepest listing position served: ``offset + limit`` beyond it gets the items up to
     # it and no more, while ``itemCount`` still gives the full total (0 = no cap).
     max_offset: int = 5000
@@ -28,7 +35,7 @@ class SandboxConfig:
     # day's arrivals carry ids below earlier days' (0: ids grow with go-live order).
     id_spread_days: float = 5.0
     # Products that sell out each day and come back on top the next (None: ~5 % of a
-    # day's arrivals).
+    # day's arrivals, at least 0.1 % of the catalog).
     restocks_per_day: int | None = None
     # Share of category listings that carry the freshness_band facet (real pages show
     # it on some listings and not others).
@@ -48,20 +55,40 @@ class SandboxConfig:
     new_in_skip_percent: int = 0
     # A restocked product is in its gender's Back in stock this many days from its restock.
     back_in_stock_days: int = 14
+    # Mean number of navigation listings a product is on (membership.py); None: 8 on the
+    # real-size tree (real details: 6 to 10 of their plpIds in the year's tree), 1.2 on the
+    # small one (its leaf, and a second of its kind for one in five: it has no other lists).
+    listings_per_product: float | None = None
+
+    @property
+    def listings_mean(self) -> float:
+        """``listings_per_product``, or the tree's default."""
+        if self.listings_per_product is not None:
+            return self.listings_per_product
+        return DEFAULT_LISTINGS_PER_PRODUCT.get(self.tree, 1.2)
 
     @property
     def arrivals_per_day(self) -> int:
-        """New products per advanced day: ``new_per_day`` or about 2 % of the catalog."""
+        """New products per advanced day: ``new_per_day`` or about 0.27 % of the catalog.
+
+        A real Shoes leaf had 181 of its 2,434 products go live in the last 28 days:
+        7.4 % in four weeks, 0.27 % a day.
+        """
         if self.new_per_day is not None:
             return self.new_per_day
-        return max(1, self.products // 50)
+        return max(1, self.products * ARRIVALS_PER_10000 // 10_000)
 
     @property
     def restocks(self) -> int:
-        """Products restocked per day: ``restocks_per_day`` or ~5 % of a day's arrivals."""
+        """Products restocked per day: ``restocks_per_day``, or ~5 % of a day's arrivals.
+
+        At least 0.1 % of the catalog: no real figure is known, and that is the rate the
+        sandbox had when arrivals were 2 % of the catalog a day (Back in stock stays as
+        full as it was).
+        """
         if self.restocks_per_day is not None:
             return self.restocks_per_day
-        return self.arrivals_per_day // 20
+        return max(self.arrivals_per_day // 20, self.products // 1000)
 
 
 @dataclass(frozen=True)

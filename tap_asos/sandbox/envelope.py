@@ -7,7 +7,7 @@ import typing as t
 from tap_asos.sandbox.config import BRANDS, COLOURS
 
 if t.TYPE_CHECKING:
-    from tap_asos.sandbox.catalog import FacetCounts
+    from tap_asos.sandbox.listings import FacetCounts
 
 Json = dict[str, t.Any]
 

@@ -206,8 +206,27 @@ def _rating(catalog: Catalog, k: int) -> Json | None:
     }
 
 
+def plp_ids(catalog: Catalog, k: int, store: str) -> list[Json]:
+    """Every listing the product is on in the store today, and its brand page, by id.
+
+    The real detail's 14 entries come in ascending id order, its Brand entry among them.
+    Navigation listings and feeds are ``Standard``; a product sold out today (away) or not
+    sold in the store is on none of them there.
+    """
+    pages = [(cid, "Standard") for cid in catalog.listings_of(k, store)]
+    pages.append((brand_category_id(catalog.product(k).brand), "Brand"))
+    return [{"id": cid, "type": kind} for cid, kind in sorted(pages)]
+
+
 def detail(
-    catalog: Catalog, k: int, cur: Currency, size_schema: str, lang: str, *, v4: bool = False
+    catalog: Catalog,
+    k: int,
+    cur: Currency,
+    size_schema: str,
+    lang: str,
+    *,
+    store: str,
+    v4: bool = False,
 ) -> Json:
     """Body of /products/v3/detail (v4 adds the stock-price fields per variant)."""
     p = catalog.product(k)
@@ -278,12 +297,7 @@ def detail(
             if locale != lang
         ][:3],
         "hasVariantsWithProp65Risk": False,
-        # Every listing the product is on today: its leaves, the feeds it is in, its brand.
-        "plpIds": [
-            *({"id": cid, "type": "Standard"} for cid in catalog.categories_of(k)),
-            *({"id": cid, "type": "Standard"} for cid in catalog.feeds_of(k)),
-            {"id": brand_category_id(p.brand), "type": "Brand"},
-        ],
+        "plpIds": plp_ids(catalog, k, store),
         "productType": {
             "id": 8400 + 10 * sorted(WORDS).index(p.leaf.kind) + p.word,
             "name": WORDS[p.leaf.kind][p.word].capitalize(),
@@ -292,7 +306,7 @@ def detail(
         "shippingRestriction": None,
         "sizeGuide": f"https://www.asos.com/size-guide/{p.leaf.kind}",
         "sizeGuideApiUrl": None,
-        "webCategories": [{"id": cid} for cid in catalog.categories_of(k)],
+        "webCategories": [{"id": cid} for cid in catalog.web_categories(k)],
         "media": {
             "images": [
                 {

@@ -7,7 +7,11 @@ section links ("Sale", "New in", "Clothing", "Shoes", ...) > containers ("SHOP B
 naming 573 distinct category ids (a category is linked from several sections), and a
 ``brands`` section of 1,316 nodes (5 A-Z containers of brand pages). ``--tree real``
 generates a tree of that size and shape, the same for every seed; its category ids are
-invented, except those of the arrival feeds (feeds.py).
+invented, except those of the arrival feeds (feeds.py).  As in the real tree, each
+section's SHOP BY PRODUCT starts with its ``View all`` ("SALE View all", Outlet "View
+all"), and every section has leaves of its own beside links repeating other sections'
+leaves.  ``listings()`` says where each leaf's first link sits: membership.py puts products
+on leaves by that (department, sale, outlet, edit, brand-like, body-fit lists).
 
 Both trees carry each gender's ``New in`` section (a link of null fields, alias ``WW_NI`` /
 ``MW_NI``) at its real place: a child of the gender's ``Categories`` container (depth 2),
@@ -56,7 +60,8 @@ SECTIONS = (
     ("Holiday", ""),
     ("Topshop", "clothing"),
 )
-CONTAINERS = ("SHOP BY PRODUCT", "SHOP BY EDIT", "SHOP BY BODY FIT", "SHOP BY BRAND", "TRENDING")
+SHOP_BY_PRODUCT = "SHOP BY PRODUCT"
+CONTAINERS = (SHOP_BY_PRODUCT, "SHOP BY EDIT", "SHOP BY BODY FIT", "SHOP BY BRAND", "TRENDING")
 TITLES = {
     "clothing": (
         "Dresses", "Tops", "Jeans", "Coats & Jackets", "Jumpers & Cardigans", "Hoodies",
@@ -70,6 +75,7 @@ HOME = "https://images.asos-media.com/navigation/homebutton"
 # Ordinary leaf ids; with the 10 feed ids, 573 distinct category ids as in the real tree.
 DISTINCT_LEAVES = {"Men": 261, "Women": 302}
 NEW_IN = "New in"  # its place in SECTIONS is where the real-shaped section goes
+VIEW_ALL_TITLE = {"Sale": "SALE View all"}  # "View all" elsewhere
 FIRST_CATEGORY_ID = 50_000  # clear of the real ids of the small tree and of brand pages
 BRAND_CONTAINERS = (
     ("A-Z Men's Brands", 201),
@@ -98,29 +104,71 @@ class Nav:
     localised: bool = False  # the title follows ``lang`` (feeds.localise)
 
 
-def _gender(gender: str, first_id: int, year: int) -> Nav:
-    """One gender of the real-size tree: about 510 nodes, 400 category leaves."""
-    pool = DISTINCT_LEAVES[gender]
-    links = 0
+def _skeleton() -> list[list[list[tuple[str, str]]]]:
+    """Sections > containers > (title, kind) of a gender's category links (New in aside).
 
-    def category(title: str, kind: str) -> Nav:
-        nonlocal links
-        # Each id is linked once, then later links repeat earlier ids, as "View all" and
-        # sale pages repeat across sections of the real tree.
-        index = links if links < pool else (links * 7919) % pool
-        links += 1
-        return Nav(title, category=first_id + index, kind=kind, link="category")
-
+    The first link of each section's SHOP BY PRODUCT is its ``View all`` (kind "": a
+    section of several kinds), as in the real tree ("SALE View all", Outlet "View all").
+    """
     sections = []
     for s, (section, section_kind) in enumerate(SECTIONS):
+        containers: list[list[tuple[str, str]]] = []
+        sections.append(containers)
         if section == NEW_IN:
             continue  # built from the others' leaves below, so it takes no ids of its own
-        containers = []
         for c in range(3 + (s * 5 + 1) % 3):  # 3 to 5 containers, 4 on average
-            leaves = []
-            for j in range(5 + (s * 3 + c * 5) % 5):  # 5 to 9 leaves
+            links = [(VIEW_ALL_TITLE.get(section, "View all"), section_kind)] if c == 0 else []
+            for j in range(len(links), 5 + (s * 3 + c * 5) % 5):  # 5 to 9 leaves
                 kind = section_kind or KINDS[(s + c + j) % len(KINDS)]
-                leaves.append(category(TITLES[kind][(s + c * 3 + j) % len(TITLES[kind])], kind))
+                links.append((TITLES[kind][(s + c * 3 + j) % len(TITLES[kind])], kind))
+            containers.append(links)
+    return sections
+
+
+def _category_ids(skeleton: list[list[list[tuple[str, str]]]], pool: int) -> list[int]:
+    """The id index of each link of a skeleton, in order: ``pool`` distinct ones.
+
+    Every section's View all has an id of its own; the other fresh ids are spread evenly
+    over the other links, and the links between them repeat an earlier leaf of the same
+    kind, as the real tree links a category from several sections: so every section has
+    listings of its own, and some of its links lead to other sections' ones.
+    """
+    links = [(c == 0 and j == 0, kind) for containers in skeleton for c, container in
+             enumerate(containers) for j, (_title, kind) in enumerate(container)]  # fmt: skip
+    fresh_left = pool - sum(view_all for view_all, _kind in links)
+    others = len(links) - sum(view_all for view_all, _kind in links)
+    ids: list[int] = []
+    by_kind: dict[str, list[int]] = {}
+    other = 0
+    for n, (view_all, kind) in enumerate(links):
+        fresh = view_all or -(-(other + 1) * fresh_left // others) > -(
+            -other * fresh_left // others
+        )
+        other += not view_all
+        if fresh:
+            ids.append(max(ids, default=-1) + 1)
+            if not view_all:
+                by_kind.setdefault(kind, []).append(ids[-1])
+        else:
+            earlier = by_kind.get(kind) or [i for same in by_kind.values() for i in same]
+            ids.append(earlier[(n * 7919) % len(earlier)])
+    return ids
+
+
+def _gender(gender: str, first_id: int, year: int) -> Nav:
+    """One gender of the real-size tree: about 510 nodes, 400 category leaves."""
+    skeleton = _skeleton()
+    ids = iter(_category_ids(skeleton, DISTINCT_LEAVES[gender]))
+    sections = []
+    for s, ((section, _section_kind), links) in enumerate(zip(SECTIONS, skeleton, strict=True)):
+        if section == NEW_IN:
+            continue
+        containers = []
+        for c, container in enumerate(links):
+            leaves = [
+                Nav(title, category=first_id + next(ids), kind=kind, link="category")
+                for title, kind in container
+            ]
             if c == 0 and s % 3 == 0:
                 leaves.append(Nav("View all brands", link="aToZBrands"))
             containers.append(Nav(CONTAINERS[c], tuple(leaves)))
@@ -262,27 +310,57 @@ def real_brand_names() -> list[tuple[str, list[str]]]:
     ]
 
 
-def leaves(tree: str) -> tuple[Leaf, ...]:
+class Listing(t.NamedTuple):
+    """An ordinary leaf category of a tree, where its first link sits (membership.py)."""
+
+    category_id: int
+    title: str
+    gender: str
+    kind: str  # "" for a View all of a section of several kinds
+    section: str  # "Sale", "Clothing", ... (the small tree: its group)
+    container: str  # "SHOP BY PRODUCT", "SHOP BY EDIT", ...
+    view_all: bool  # the section's View all: every product of its SHOP BY PRODUCT leaves
+
+
+def listings(tree: str) -> tuple[Listing, ...]:
     """The ordinary leaf categories of a tree (each id once, first link first).
 
     The New-in section is left out: its feeds are listable but no product's category, and
     its other links repeat leaves of other sections (so the leaves are the same each year).
     """
-    if tree == "real":
-        found: dict[int, Leaf] = {}
-        for gender in real_navigation():
-            for node in _walk(gender, new_in=False):
-                if node.category is not None and not node.children:
-                    found.setdefault(
-                        node.category, (node.category, node.title, gender.title, node.kind)
+    if tree != "real":
+        return tuple(
+            Listing(cid, title, gender, kind, group, SHOP_BY_PRODUCT, view_all=False)
+            for gender, groups in NAVIGATION.items()
+            for group, group_leaves in groups
+            for title, cid, kind in group_leaves
+        )
+    found: dict[int, Listing] = {}
+    for gender in real_navigation():
+        categories = next(top for top in gender.children if top.title == "Categories")
+        for section in categories.children:
+            if section.alias in NEW_IN_ALIAS.values():
+                continue
+            for container in section.children:
+                for i, node in enumerate(container.children):
+                    if node.category is None or node.category in found:
+                        continue
+                    view_all = container.title == SHOP_BY_PRODUCT and i == 0
+                    found[node.category] = Listing(
+                        node.category,
+                        node.title,
+                        gender.title,
+                        node.kind,
+                        section.title,
+                        container.title,
+                        view_all=view_all,
                     )
-        return tuple(found.values())
-    return tuple(
-        (cid, title, gender, kind)
-        for gender, groups in NAVIGATION.items()
-        for _group, group_leaves in groups
-        for title, cid, kind in group_leaves
-    )
+    return tuple(found.values())
+
+
+def leaves(tree: str) -> tuple[Leaf, ...]:
+    """The ordinary leaf categories of a tree as (categoryId, title, gender, kind)."""
+    return tuple((x.category_id, x.title, x.gender, x.kind) for x in listings(tree))
 
 
 def _walk(node: Nav, *, new_in: bool = True) -> t.Iterator[Nav]:
