@@ -42,7 +42,7 @@ from __future__ import annotations
 import typing as t
 from dataclasses import dataclass, field
 
-from tap_asos.state import Bookmark
+from tap_asos.bookmark import Bookmark, ScanState
 
 if t.TYPE_CHECKING:
     from collections.abc import Sequence
@@ -140,10 +140,11 @@ class ArrivalScan:
     _above: list[tuple[int, int]] = field(default_factory=list)
     _pair_at: int | None = None  # position of the pair's first anchor, once met
     _audit_candidate: tuple[int, int] | None = None  # (anchor index, position)
+    _resumed: bool = False  # went on from a suspended read (its first page was read then)
 
     def feed(self, products: Sequence[Record], payload: dict[str, t.Any]) -> list[Item]:
         """Take the next page (``payload`` is its whole body); return what to emit."""
-        if self._position == 0:
+        if self._position == 0 and not self._resumed:
             self._first_page(payload)
         emit: list[Item] = []
         for product in products:
@@ -156,6 +157,61 @@ class ArrivalScan:
         """The listing ended: what is still held back (an anchor that met no pair)."""
         held, self._candidate = self._candidate, None
         return [self._emitted(held[1], held[2])] if held else []
+
+    @property
+    def anchors_complete(self) -> bool:
+        """Whether the next bookmark's anchors are read: the head block and five ids past it."""
+        return self._head_end is not None and len(self._next_anchors) >= ANCHORS
+
+    @property
+    def position(self) -> int:
+        """Products read so far (the next one's position)."""
+        return self._position
+
+    @property
+    def holds_back(self) -> bool:
+        """Whether an anchor read last waits for the next product (it is not emitted yet)."""
+        return self._candidate is not None
+
+    def suspend(self) -> ScanState:
+        """What this scan has gathered, to go on in a later run (:meth:`resumed`)."""
+        head_end = self._head_end
+        sent = dict.fromkeys(i for p, i in self._sent if head_end is None or p < head_end)
+        return ScanState(
+            bookmark=self.bookmark,
+            everything=self.everything,
+            position=self._position,
+            item_count=self._item_count,
+            head_end=head_end,
+            lowest_stop=self._lowest_stop,
+            limit=self._limit,
+            bands=self._bands,
+            previous_id=self._previous_id,
+            next_anchors=tuple(self._next_anchors),
+            sent=tuple(sent),
+            above=tuple(self._above),
+            pair_at=self._pair_at,
+            audit_candidate=self._audit_candidate,
+        )
+
+    @classmethod
+    def resumed(cls, state: ScanState, now: datetime) -> ArrivalScan:
+        """A scan that goes on where :meth:`suspend` left it (``now``: the read's start)."""
+        scan = cls(state.bookmark, now, everything=state.everything)
+        scan._resumed = True
+        scan._position = state.position
+        scan._item_count = state.item_count
+        scan._head_end = state.head_end
+        scan._lowest_stop = state.lowest_stop
+        scan._limit = state.limit
+        scan._bands = state.bands
+        scan._previous_id = state.previous_id
+        scan._next_anchors = list(state.next_anchors)
+        scan._sent = [(-1, i) for i in state.sent]  # in the head block: before any position
+        scan._above = list(state.above)
+        scan._pair_at = state.pair_at
+        scan._audit_candidate = state.audit_candidate
+        return scan
 
     def sends_to_children(self, product_id: int) -> bool:
         """Whether a product this scan emits goes to the child streams (details, stock).

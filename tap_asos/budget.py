@@ -11,12 +11,14 @@ import json
 import math
 import typing as t
 
-from tap_asos.estimate import left_for_next_run
+from tap_asos.estimate import estimate_backlog, left_for_next_run
+from tap_asos.partitions import HEAD, READ, REST, TOP, WHOLE, by_partition, partition_context
 from tap_asos.plan import make_plan
 
 if t.TYPE_CHECKING:
     from tap_asos.plan import PlanningTap
     from tap_asos.products import Products
+    from tap_asos.state import PartitionState
 
 
 def announce_budget(tap: PlanningTap) -> None:
@@ -35,11 +37,11 @@ def announce_budget(tap: PlanningTap) -> None:
     state = products.products_state
     contexts: list[dict[str, t.Any] | None] = []
     known: list[int | None] = []
-    for context in products.partitions:  # in the run's order
-        partition = state.partition(context)
+    for units in by_partition(products.partitions):  # in the run's order
+        partition = state.partition(units[0])
         done = products.full_table and state.done_in_snapshot(partition)
-        contexts.append(None if done else context)
-        known.append(0 if done else partition.costs.get(products.cost_key))
+        contexts.append(None if done else partition_context(units[0]))
+        known.append(0 if done else _known_cost(products, partition, units))
     history = [c for c in known if c is not None]
     if not history:
         tap.logger.info(
@@ -68,6 +70,32 @@ def announce_budget(tap: PlanningTap) -> None:
             "partitions_left_for_next_run": left,
         },
     )
+
+
+def _known_cost(
+    products: Products, partition: PartitionState, units: list[dict[str, t.Any]]
+) -> int | None:
+    """What a partition's units will cost, as far as its state tells (None: unknown).
+
+    A top read costs what its last steady run did; what a suspended read left is
+    estimated from its backlog; a first read says nothing of its cost before it is made.
+    """
+    kinds = {str(u[READ]) for u in units}
+    cost = 0
+    if kinds & {HEAD, WHOLE}:
+        return None
+    if TOP in kinds:
+        last = partition.costs.get(products.cost_key)
+        if last is None:
+            return None
+        cost += last
+    backlog = partition.backlog_of(products.cost_key)
+    if REST in kinds and backlog is not None:
+        rest = estimate_backlog(partition, backlog, products.settings)
+        per_product, per_batch = products.child_costs
+        cost += rest.pages + per_product * rest.products
+        cost += per_batch * math.ceil(rest.products / products.settings.stock_batch_size)
+    return cost
 
 
 def _log_budget(tap: PlanningTap, figures: dict[str, t.Any]) -> None:

@@ -2,10 +2,14 @@
 
 ``get-stock-price`` takes up to 50 ids of any category, so a batch gathers a store's
 products across partitions: a daily run whose arrivals are spread over many listings
-makes one stock call per 50 of them, not one per listing.  A partition's bookmark may
-move only once its products' children have run (at-least-once), so what a finished
-partition leaves in a pending batch holds its bookmark back until that batch goes:
-:meth:`ChildBatches.after_flush`.
+makes one stock call per 50 of them, not one per listing.  A partition's read may move
+only over products whose children ran (at-least-once), so each product is taken with
+what to do once its batch went (``on_sent``), and :meth:`ChildBatches.after_flush` holds
+a finished partition's bookmark until everything it took went.
+
+With a request budget, a batch leaves only as far as the budget pays for it (a detail
+call a product and a stock call a batch, for the streams selected): the products it
+cannot pay for stay unsent, the run stops there, and the next run sends them.
 """
 
 from __future__ import annotations
@@ -17,10 +21,26 @@ if t.TYPE_CHECKING:
     from collections.abc import Callable, Iterator
 
 
+class ChildBudget(t.Protocol):
+    """What the batches ask of the run's request budget."""
+
+    def affordable(self, products: int) -> int:
+        """How many of ``products`` (a batch) the run can still send to the children."""
+        ...
+
+    def exhausted(self) -> bool:
+        """Whether the budget refused a request (a batch may have gone only in part)."""
+        ...
+
+    def stop(self) -> None:
+        """Send no further request this run: the budget cannot pay for what comes next."""
+        ...
+
+
 @dataclass
-class _Pending:
-    ids: list[int] = field(default_factory=list)
-    then: list[Callable[[], None]] = field(default_factory=list)  # run once they are sent
+class _Product:
+    product_id: int
+    then: list[Callable[[], None]] = field(default_factory=list)  # run once it is sent
 
 
 class ChildBatches:
@@ -32,53 +52,98 @@ class ChildBatches:
     syncs them through ``send``).
     """
 
-    def __init__(self, size: int, send: Callable[[dict[str, t.Any]], None]) -> None:
+    def __init__(
+        self,
+        size: int,
+        send: Callable[[dict[str, t.Any]], None],
+        budget: ChildBudget | None = None,
+    ) -> None:
         """Batches of at most ``size`` ids; ``send`` syncs the children of one batch."""
         self.size = size
         self._send = send
-        self._pending: dict[str, _Pending] = {}
-        self._seen: dict[str, set[int]] = {}
+        self._budget = budget
+        self._pending: dict[str, list[_Product]] = {}
+        self._seen: dict[str, dict[int, _Product | None]] = {}  # None: sent
+        self.queued = 0  # products taken for the children (once per store and run)
 
     def add(
-        self, store: str, product_id: int, *, include: bool = True
+        self,
+        store: str,
+        product_id: int,
+        *,
+        include: bool = True,
+        on_sent: Callable[[], None] | None = None,
     ) -> Iterator[dict[str, t.Any]]:
-        """Take one emitted product; yield a child context when its store's batch is full."""
-        seen = self._seen.setdefault(store, set())
-        if not include or product_id in seen:
+        """Take one emitted product; yield a child context when its store's batch is full.
+
+        ``on_sent`` runs once its children ran (at once if it goes to none, or went in
+        an earlier batch of this run).
+        """
+        seen = self._seen.setdefault(store, {})
+        if not include or (product_id in seen and seen[product_id] is None):
+            if on_sent is not None:
+                on_sent()
             return
-        seen.add(product_id)
-        pending = self._pending.setdefault(store, _Pending())
-        pending.ids.append(product_id)
-        if len(pending.ids) >= self.size:
-            del self._pending[store]
-            yield _context(store, pending.ids)
-            # The generator resumes once the SDK has synced the children of that batch.
-            for action in pending.then:
-                action()
+        waiting = seen.get(product_id)
+        if waiting is not None:  # listed twice, still pending: it goes once
+            if on_sent is not None:
+                waiting.then.append(on_sent)
+            return
+        product = _Product(product_id, [on_sent] if on_sent is not None else [])
+        seen[product_id] = product
+        self.queued += 1
+        pending = self._pending.setdefault(store, [])
+        pending.append(product)
+        if len(pending) >= self.size:
+            yield from self._leave(store, self.size)
 
     def after_flush(self, store: str, action: Callable[[], None]) -> None:
         """Run ``action`` once every id taken so far for ``store`` went to the children."""
         pending = self._pending.get(store)
-        if pending is None or not pending.ids:
+        if not pending:
             action()
         else:
-            pending.then.append(action)
+            pending[-1].then.append(action)
 
     def flush(self, store: str) -> None:
-        """Send ``store``'s partial batch now, then run what waited for it."""
-        pending = self._pending.pop(store, None)
-        if pending is None:
-            return
-        if pending.ids:
-            self._send(_context(store, pending.ids))
-        for action in pending.then:
-            action()
+        """Send ``store``'s partial batch now (as far as the budget pays), then what waited."""
+        while self._pending.get(store):
+            before = len(self._pending[store])
+            for context in self._leave(store, self.size):
+                self._send(context)
+            if len(self._pending.get(store) or ()) >= before:
+                return  # nothing left this run
+
+    def new(self, store: str, ids: t.Iterable[int]) -> int:
+        """How many of ``ids`` this run has not taken for the children yet (they will cost)."""
+        seen = self._seen.get(store, {})
+        return sum(product_id not in seen for product_id in ids)
 
     def pending(self, store: str) -> int:
         """Ids of ``store`` waiting for a batch."""
-        pending = self._pending.get(store)
-        return len(pending.ids) if pending else 0
+        return len(self._pending.get(store) or ())
 
-
-def _context(store: str, ids: list[int]) -> dict[str, t.Any]:
-    return {"store": store, "productIds": tuple(ids)}
+    def _leave(self, store: str, size: int) -> Iterator[dict[str, t.Any]]:
+        """The first ``size`` pending products of ``store`` go, as far as the budget pays."""
+        pending = self._pending[store]
+        count = min(size, len(pending))
+        if self._budget is not None:
+            affordable = self._budget.affordable(count)
+            if affordable < count:
+                count = affordable
+                if not count:
+                    self._budget.stop()
+                    return
+        batch = pending[:count]
+        yield {"store": store, "productIds": tuple(p.product_id for p in batch)}
+        # The generator resumes once the SDK has synced the children of that batch.
+        if self._budget is not None and self._budget.exhausted():
+            return  # refused part way: these products are sent again next run
+        del pending[:count]
+        seen = self._seen[store]
+        for product in batch:
+            seen[product.product_id] = None
+            for action in product.then:
+                action()
+        if self._budget is not None and count < size and pending:
+            self._budget.stop()  # the budget paid for part of this batch only

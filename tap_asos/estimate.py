@@ -43,6 +43,7 @@ from tap_asos.state import context_of
 if t.TYPE_CHECKING:
     from datetime import datetime
 
+    from tap_asos.bookmark import Backlog
     from tap_asos.settings import Settings
     from tap_asos.state import PartitionState
 
@@ -84,13 +85,19 @@ class Plan:
     requests_per_second: float = 0.0
     # Listing pages plus children calls of each partition, in the run's order.
     partition_costs: list[int] = field(default_factory=list)
+    # Each unit of the run (a partition's read from the top, a suspended read, ...):
+    # its partition's context (None: done already) and its requests, in the run's order.
+    unit_costs: list[tuple[dict[str, t.Any] | None, int]] = field(default_factory=list)
     max_requests: int = 0
     month: dict[str, t.Any] = field(default_factory=dict)
 
     def left_for_next_run(self, budget: int) -> list[dict[str, t.Any]]:
         """The partitions a run with ``budget`` requests for the partitions will not finish."""
-        contexts = [None if p.done else p.context for p in self.partitions]
-        return left_for_next_run(contexts, self.partition_costs, budget)
+        if not self.unit_costs:
+            contexts = [None if p.done else p.context for p in self.partitions]
+            return left_for_next_run(contexts, self.partition_costs, budget)
+        contexts, costs = zip(*self.unit_costs, strict=True)
+        return left_for_next_run(list(contexts), list(costs), budget)
 
     @property
     def fixed(self) -> int:
@@ -180,6 +187,61 @@ def estimate_partition(
     )
 
 
+def estimate_backlog(
+    partition: PartitionState, backlog: Backlog, settings: Settings
+) -> PartitionPlan:
+    """What is left of a suspended read, from its state alone (no request).
+
+    The products below where it stands (the listing's size when the read started, less
+    what it had read), a page to find its place again, and their pages; every product
+    left goes to the children (but those of its page that went already).
+    """
+    scan = backlog.scan
+    read = scan.position if len(backlog.frames) <= 1 else backlog.emitted
+    left = max(0, scan.item_count - read)
+    if settings.max_records:
+        left = min(left, max(0, settings.max_records - backlog.emitted))
+    pages = 1 + math.ceil(left / settings.page_size)
+    return PartitionPlan(
+        partition.store,
+        partition.category_id,
+        scan.item_count,
+        pages,
+        max(0, left - len(backlog.sent)),
+    )
+
+
+def combine(first: PartitionPlan | None, rest: PartitionPlan | None) -> PartitionPlan:
+    """A partition's plan from its units': a read from the top, and/or a suspended one."""
+    if first is None or rest is None:
+        return t.cast("PartitionPlan", first or rest)
+    return replace(first, pages=first.pages + rest.pages, products=first.products + rest.products)
+
+
+def unit_shares(
+    kinds: list[str], top: PartitionPlan | None, rest: PartitionPlan | None
+) -> list[tuple[int, int]]:
+    """(pages, products) of each unit of a partition, in its units' order.
+
+    A head read is its first page (and the products there); the rest after it is the
+    remainder of the read from the top; a suspended read's rest is what its state says.
+    """
+    shares: list[tuple[int, int]] = []
+    head = (1, min(top.products, len(top.first_ids))) if top is not None else (0, 0)
+    for kind in kinds:
+        if kind == "head" and top is not None:
+            shares.append(head)
+        elif kind == "rest" and rest is not None:
+            shares.append((rest.pages, rest.products))
+        elif kind == "rest" and top is not None:  # the rest of this run's head read
+            shares.append((max(0, top.pages - head[0]), max(0, top.products - head[1])))
+        elif top is not None and kind in {"top", "whole"}:
+            shares.append((top.pages, top.products))
+        else:
+            shares.append((0, 0))
+    return shares
+
+
 def sliced_pages(first: dict[str, t.Any], page_size: int, max_offset: int) -> float:
     """Listing requests of the facet slices of a listing deeper than ``max_offset``.
 
@@ -267,15 +329,20 @@ def left_for_next_run(
 ) -> list[dict[str, t.Any]]:
     """The partitions (in run order; None: costs nothing) ``budget`` requests leave.
 
-    A run reads partitions in order and stops at the budget: the partition it is in
-    then keeps its old bookmark, so it is left too, with every one after it.
+    A run reads partitions (or their units) in order and stops at the budget: the one it
+    is in then is not finished, nor is any after it.  Each partition is named once.
     """
     spent = 0
+    left: list[dict[str, t.Any]] = []
     for index, cost in enumerate(costs):
         spent += cost
         if spent > budget:
-            return [c for c in contexts[index:] if c is not None]
-    return []
+            # Every unit from here on is not read; one that costs nothing needs no read.
+            for context, rest in zip(contexts[index:], costs[index:], strict=True):
+                if context is not None and rest > 0 and context not in left:
+                    left.append(context)
+            return left
+    return left
 
 
 def month_of_default_schedules(

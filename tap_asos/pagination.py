@@ -88,14 +88,18 @@ class ListingPaginator(OffsetPaginator):
         stop: t.Callable[[], bool] | None = None,
         max_records: int | None = None,
         max_offset: int | None = None,
+        start: int = 0,
     ) -> None:
-        """Start at offset 0."""
-        super().__init__(start_value=0, page_size=page_size)
+        """Start at offset ``start`` (a resumed read), 0 by default."""
+        super().__init__(start_value=start, page_size=page_size)
         self.stop = stop
         self.max_records = max_records
         self.max_offset = max_offset
         self.capped = False
         self.first_payload: dict[str, t.Any] | None = None
+        # Set by the reader of a resumed listing whose first page shows the resume point
+        # elsewhere: paging ends here, and the reader starts again at that offset.
+        self.restart_at: int | None = None
 
     @override
     def has_more(self, response: requests.Response) -> bool:
@@ -103,7 +107,7 @@ class ListingPaginator(OffsetPaginator):
         if self.first_payload is None:
             self.first_payload = payload
         products = payload.get("products") or []
-        if not products or (self.stop is not None and self.stop()):
+        if self.restart_at is not None or not products:
             return False
         next_offset = self.current_value + len(products)
         if self.max_records and next_offset >= self.max_records:
@@ -112,7 +116,8 @@ class ListingPaginator(OffsetPaginator):
         if more and self.max_offset and next_offset >= self.max_offset:
             self.capped = True
             return False
-        return more
+        # Asked only when another page of this listing would follow.
+        return more and not (self.stop is not None and self.stop())
 
     @override
     def get_next(self, response: requests.Response) -> int | None:

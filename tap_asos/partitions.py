@@ -2,14 +2,11 @@
 
 Per store, from its category tree (:class:`StoreListings`): the configured
 ``category_ids``; else every leaf category, and the store's arrival feeds
-(:mod:`tap_asos.feeds`).  An incremental run whose feeds all have a bookmark (a daily
-run) reads the feeds only; a first run, an upgrade from per-leaf state, or a snapshot
-read every leaf and the feeds, so that the feeds' bookmarks (or the snapshot's audit of
-them) start there.
-
-Order: a snapshot reads the feeds first (the audit of what they missed needs what they
-list); then never-finished partitions, then the least recently finished, so that a run
-cut short by ``max_requests`` still makes progress and every partition gets its turn.
+(:mod:`tap_asos.feeds`).  A snapshot reads them all; an incremental run reads the
+feeds from their bookmarks (a daily run costs what is new) and what no run has read to
+its end yet (a first run's leaves).  The order (:func:`partitions`) puts what is new
+first, then what earlier runs left: a run cut short by ``max_requests`` still moves
+forward, and the next one goes on from where it stood.
 """
 
 from __future__ import annotations
@@ -67,17 +64,13 @@ def store_listings(
     )
 
 
-def feeds_bookmarked(listings: StoreListings, state: ProductsState) -> bool:
-    """Whether every feed of the store was finished by an earlier run (has a bookmark)."""
-    done = {
-        p.category_id for p in state.partitions() if p.store == listings.store and p.finished_once
-    }
-    return all(cid in done for cid in listings.feeds)
-
-
-def reads_feeds_only(listings: StoreListings, state: ProductsState, *, full_table: bool) -> bool:
-    """A daily run: arrivals and restocks are at the top of the store's feeds."""
-    return bool(listings.feeds) and not full_table and feeds_bookmarked(listings, state)
+# What one unit of a run does with a partition (the context's ``read`` key; the state is
+# kept per store x category, whatever the unit).
+TOP = "top"  # incremental, from the top down to the bookmark's anchors (a daily read)
+HEAD = "head"  # a daily partition's first read, suspended once its bookmark is kept
+REST = "rest"  # a suspended read, resumed where it stood
+WHOLE = "whole"  # from the top to the end: a snapshot, or a first read of a leaf
+READ = "read"
 
 
 def partitions(
@@ -86,41 +79,75 @@ def partitions(
     *,
     configured: Sequence[int] = (),
     full_table: bool = False,
+    mode: str = "incremental",
 ) -> list[dict[str, t.Any]]:
-    """The run's partition contexts, in the order it reads them (see the module docstring).
+    """The run's units (partition contexts, each with its ``read``), in the order it reads them.
 
-    ``configured``: the ``category_ids`` setting, read in every store instead of its tree.
+    A snapshot reads each partition whole (resuming a read its budget stopped), the feeds
+    first.  An incremental run reads first what is new, then what is left of earlier reads:
+
+    1. the daily partitions from the top (the feeds once each has a bookmark; else,
+       and with ``read_feeds: false`` or ``category_ids``, every partition): ``top``
+       where a run kept a bookmark, else a ``head`` read that keeps one and leaves the
+       rest for later in the run;
+    2. the reads left suspended (``rest``: a budget stopped them, or a head read);
+    3. the other partitions never read to their end (``whole``: a first run's leaves).
+
+    So arrivals come first every day, and what a budget leaves moves forward each run.
     """
-    parts: list[dict[str, t.Any]] = []
-    feeds: set[tuple[str, int]] = set()
+    units: list[tuple[tuple[int, int, str], dict[str, t.Any]]] = []
     for listings in stores:
-        if configured:
-            ids: Sequence[int] = configured
-        elif reads_feeds_only(listings, state, full_table=full_table):
-            ids = listings.feeds
-        else:
-            ids = list(dict.fromkeys([*listings.leaves, *listings.feeds]))
-        feeds.update((listings.store, cid) for cid in listings.feeds)
-        parts.extend(context_of(listings.store, cid) for cid in ids)
-    checked = {
-        (p.store, p.category_id): p.bookmark.checked_at.isoformat()
-        for p in state.partitions()
-        if p.bookmark.checked_at is not None
-    }
-    parts.sort(
-        key=lambda c: (
-            not (full_table and context_key(c) in feeds),
-            checked.get(context_key(c)) or "",
+        ids = list(configured) or list(dict.fromkeys([*listings.leaves, *listings.feeds]))
+        feeds = set(listings.feeds)
+        # The feeds hold what is new once each has a bookmark; until then (a first run, or
+        # per-leaf state from an earlier release) every partition is read from the top.
+        bookmarked = all(
+            state.partition(context_of(listings.store, cid)).finished_once for cid in feeds
         )
-    )
-    return parts
+        daily = feeds if feeds and bookmarked and not configured else set(ids)
+        for cid in ids:
+            partition = state.partition(context_of(listings.store, cid))
+            backlog = partition.backlog_of(mode)
+            if full_table and backlog is not None and backlog.snapshot_at != state.resumed:
+                backlog = None  # a read of an earlier snapshot: this one reads it whole
+            feed_first = 0 if cid in feeds else 1
+            checked = partition.bookmark.checked_at
+            when = checked.isoformat() if checked is not None else ""
+            context = context_of(listings.store, cid)
+            if full_table:
+                kind = REST if backlog is not None else WHOLE
+                units.append(((feed_first, 0 if backlog else 1, when), {**context, READ: kind}))
+                continue
+            head = cid in daily and not partition.finished_once and backlog is None
+            if cid in daily and (partition.finished_once or head):
+                units.append(((0, feed_first, when), {**context, READ: TOP if not head else HEAD}))
+            if backlog is not None or head:  # a head read leaves its rest for this run too
+                started = backlog.started_at.isoformat() if backlog is not None else ""
+                units.append(((1, feed_first, started), {**context, READ: REST}))
+            elif cid not in daily and not partition.finished_once:
+                units.append(((2, feed_first, when), {**context, READ: WHOLE}))
+    units.sort(key=lambda unit: unit[0])
+    return [context for _key, context in units]
+
+
+def by_partition(units: Sequence[dict[str, t.Any]]) -> list[list[dict[str, t.Any]]]:
+    """A run's units grouped by partition, in the order the run first reads each."""
+    grouped: dict[tuple[str, int], list[dict[str, t.Any]]] = {}
+    for unit in units:
+        grouped.setdefault(context_key(unit), []).append(unit)
+    return list(grouped.values())
+
+
+def partition_context(unit: t.Mapping[str, t.Any]) -> dict[str, t.Any]:
+    """A unit's partition context (without its read)."""
+    return context_of(*context_key(unit))
 
 
 __all__ = [
     "FeedNotFoundError",
     "StoreListings",
-    "feeds_bookmarked",
+    "by_partition",
+    "partition_context",
     "partitions",
-    "reads_feeds_only",
     "store_listings",
 ]

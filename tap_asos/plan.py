@@ -16,10 +16,14 @@ from tap_asos.estimate import (
     PartitionPlan,
     Plan,
     children_per_partition,
+    combine,
+    estimate_backlog,
     estimate_partition,
     month_of_default_schedules,
     stock_calls,
+    unit_shares,
 )
+from tap_asos.partitions import HEAD, READ, REST, TOP, WHOLE, by_partition, partition_context
 
 if t.TYPE_CHECKING:
     import logging
@@ -90,7 +94,9 @@ def make_plan(tap: PlanningTap) -> Plan:
         # The preflight checks configured ids against each store's tree; without
         # them the run reads each tree to discover the leaf categories.
         categories += len(stores)
-        plan.partitions = [_partition(tap, products, c) for c in products.partitions]
+        grouped = by_partition(products.partitions)
+        planned = [_partition(tap, products, units) for units in grouped]
+        plan.partitions = [p for p, _shares in planned]
         requests["products"] = sum(p.pages for p in plan.partitions)
         # A run that reads the leaves too (a first run, a snapshot) meets the products of
         # the feeds and the other New-in lists there: those add pages, not children.
@@ -128,6 +134,11 @@ def make_plan(tap: PlanningTap) -> Plan:
         plan.partition_costs = [
             p.pages + d + s for p, d, s in zip(plan.partitions, details, stock, strict=True)
         ]
+        per_product = float("product_details" in selected) + float("stock_prices" in selected) / (
+            settings.stock_batch_size
+        )
+        calls = [d + s for d, s in zip(details, stock, strict=True)]
+        plan.unit_costs = _unit_costs(planned, grouped, calls, products.partitions, per_product)
     requests["categories"] = categories
     plan.own_requests = tap.stats.requests
     plan.quota_remaining = tap.stats.quota.remaining
@@ -142,17 +153,79 @@ def make_plan(tap: PlanningTap) -> Plan:
     return plan
 
 
-def _partition(tap: PlanningTap, products: Products, context: dict[str, t.Any]) -> PartitionPlan:
-    """Read the partition's first page; estimate its pages and products from it and its state."""
+def _unit_costs(
+    planned: list[tuple[PartitionPlan, list[tuple[int, int]]]],
+    grouped: list[list[dict[str, t.Any]]],
+    children: list[int],
+    units: list[dict[str, t.Any]],
+    per_product: float,
+) -> list[tuple[dict[str, t.Any] | None, int]]:
+    """Each unit's requests, in the run's order (``units``).
+
+    ``children``: each partition's child calls.  A head read's are its first page's
+    products the run has not sent before (counted exactly, in the run's order: the
+    feeds' heads come first and carry the new products, the leaves' heads then meet
+    them again); the rest of its partition's go to the read's rest.
+    """
+    by_unit: dict[tuple[t.Any, ...], tuple[PartitionPlan, tuple[int, int], float, int]] = {}
+    for (part, shares), group, calls in zip(planned, grouped, children, strict=True):
+        whole = max(1, sum(n for _pages, n in shares))
+        for unit, share in zip(group, shares, strict=True):
+            by_unit[_unit_key(unit)] = (part, share, calls, whole)
+    seen: dict[str, set[int]] = {}
+    heads: dict[tuple[str, int], float] = {}
+    costs: list[tuple[dict[str, t.Any] | None, int]] = []
+    for unit in units:
+        part, (pages, n), partition_calls, whole = by_unit[_unit_key(unit)]
+        key = (part.store, part.category_id)
+        kind = str(unit[READ])
+        if kind == HEAD:
+            store_seen = seen.setdefault(part.store, set())
+            fresh = [i for i in part.first_ids[:n] if i not in store_seen]
+            store_seen.update(fresh)
+            spent = heads[key] = len(fresh) * per_product
+        elif kind == REST and key in heads:
+            spent = max(0.0, partition_calls - heads[key])
+        else:
+            spent = partition_calls * n / whole
+        costs.append((None if part.done else partition_context(unit), pages + round(spent)))
+    return costs
+
+
+def _unit_key(unit: dict[str, t.Any]) -> tuple[t.Any, ...]:
+    return unit["store"], unit["categoryId"], unit[READ]
+
+
+def _partition(
+    tap: PlanningTap, products: Products, units: list[dict[str, t.Any]]
+) -> tuple[PartitionPlan, list[tuple[int, int]]]:
+    """A partition's pages and products, its units' together.
+
+    A read from the top is estimated from its first page, what a suspended read left
+    from its state (no request).
+    """
     state = products.products_state
+    context = units[0]
     partition = state.partition(context)
+    kinds = [str(u[READ]) for u in units]
     if products.full_table and state.done_in_snapshot(partition):
-        return PartitionPlan(partition.store, partition.category_id, 0, 0, 0, done=True)
-    first = products.fetch(products.path, products.get_url_params(context, None), context)
-    estimate = estimate_partition(
-        partition, first, tap.settings, full=products.full_table, now=tap.run_started_at
+        done = PartitionPlan(partition.store, partition.category_id, 0, 0, 0, done=True)
+        return done, [(0, 0)] * len(kinds)
+    backlog = partition.backlog_of(products.cost_key)
+    rest = (
+        estimate_backlog(partition, backlog, tap.settings)
+        if backlog is not None and REST in kinds
+        else None
     )
-    return estimate.of_feed(first) if products.is_feed(context) else estimate
+    top = None
+    if set(kinds) & {TOP, HEAD, WHOLE}:
+        first = products.fetch(products.path, products.get_url_params(context, None), context)
+        top = estimate_partition(
+            partition, first, tap.settings, full=products.full_table, now=tap.run_started_at
+        )
+        if products.is_feed(context):
+            top = top.of_feed(first)
+    return combine(top, rest), unit_shares(kinds, top, rest)
 
 
 def print_plan(tap: PlanningTap) -> None:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import math
 import typing as t
+from collections import Counter
 from functools import cached_property
 from http import HTTPStatus
 from urllib.parse import parse_qs, urlparse
@@ -11,21 +13,20 @@ from singer_sdk.exceptions import RetriableAPIError
 from typing_extensions import override
 
 from tap_asos import schemas
-from tap_asos.arrivals import ArrivalScan
 from tap_asos.audit import FeedAudit, warn_misses
 from tap_asos.children import ChildBatches
 from tap_asos.client import CATEGORIES_PATH, AsosAPIError, AsosStream
 from tap_asos.failures import ConfigurationError
-from tap_asos.listing import Limits, ListingReader
 from tap_asos.pagination import SLICE_FACETS, ListingPaginator, page_limit, prefetch_pages
+from tap_asos.partition_read import PartitionRead, key_of
 from tap_asos.partitions import (
+    READ,
     FeedNotFoundError,
     StoreListings,
     partitions,
-    reads_feeds_only,
     store_listings,
 )
-from tap_asos.state import ProductsState, finish_partition, keep_old_bookmark
+from tap_asos.state import ProductsState
 
 if t.TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator
@@ -56,6 +57,8 @@ class Products(AsosStream):
     name = "products"
     path = "/products/v2/list"
     primary_keys = ("store", "categoryId", "id")
+    # A unit's context names its read too (partitions.READ): the state is per partition.
+    state_partitioning_keys: t.ClassVar[list[str]] = ["store", "categoryId"]
     replication_key = "snapshotAt"
     is_sorted = False  # bookmarks move at partition end only
     schema = schemas.PRODUCTS
@@ -65,14 +68,24 @@ class Products(AsosStream):
     def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
         """Set up the run's child batches and the snapshot's audit of the feeds."""
         super().__init__(*args, **kwargs)
-        self.children = ChildBatches(self.settings.stock_batch_size, self._sync_children_of)
-        self.audit = FeedAudit()
+        self.children = ChildBatches(
+            self.settings.stock_batch_size, self._sync_children_of, budget=self
+        )
+        self.audit = FeedAudit(self._audit_kept)
         self._listings: dict[str, StoreListings] = {}
         self._trees: dict[tuple[str, str], dict[str, t.Any]] = {}
         self._last_of_store: dict[str, dict[str, t.Any]] = {}
+        self._reads: dict[tuple[str, int], PartitionRead] = {}  # partitions read this run
+        self._unfinished: set[tuple[str, int]] = set()
         # The product being emitted: id, whether it goes to the children, its position,
-        # and the scan that read it (generate_child_contexts runs between two records).
-        self._emitting: tuple[int, bool, int | None, ArrivalScan] | None = None
+        # its read, and what to do once it went (generate_child_contexts runs between two
+        # records).
+        self._emitting: tuple[int, bool, int | None, PartitionRead, t.Callable[[], None]] | None = (
+            None
+        )
+
+    def _audit_kept(self, store: str) -> frozenset[int]:
+        return self.products_state.audit_listed(store)
 
     @cached_property
     def products_state(self) -> ProductsState:
@@ -92,18 +105,19 @@ class Products(AsosStream):
             StoreListings(code) if configured else self.listings(store)
             for code, store in self.stores.resolve_all().items()
         ]
-        for listings in stores:
-            if not configured and reads_feeds_only(
-                listings, self.products_state, full_table=self.full_table
-            ):
-                self.log(
-                    "Reading the arrival feeds of store %s: %s", listings.store, listings.feeds
-                )
         parts = partitions(
-            stores, self.products_state, configured=configured, full_table=self.full_table
+            stores,
+            self.products_state,
+            configured=configured,
+            full_table=self.full_table,
+            mode=self.cost_key,
         )
         self._last_of_store = {c["store"]: c for c in parts}
-        self.stats.partitions_total = len(parts)
+        self._unfinished = {key_of(c) for c in parts}
+        for listings in stores:
+            reads = Counter(str(c[READ]) for c in parts if c["store"] == listings.store)
+            self.log("Store %s: %s (arrival feeds %s)", listings.store, dict(reads), listings.feeds)
+        self.stats.partitions_total = len(self._unfinished)
         return parts
 
     def listings(self, store: StoreInfo) -> StoreListings:
@@ -157,11 +171,12 @@ class Products(AsosStream):
                 child.sync(context=context)
 
     @override
-    def get_new_paginator(self) -> ListingPaginator:
+    def get_new_paginator(self, start: int = 0) -> ListingPaginator:
         return ListingPaginator(
             self.settings.page_size,
             max_records=self.settings.max_records,
             max_offset=self.settings.max_offset,
+            start=start,
         )
 
     @override
@@ -217,95 +232,176 @@ class Products(AsosStream):
 
     @override
     def get_records(self, context: Context | None) -> Iterable[dict[str, t.Any]]:
-        if self.request_policy.budget_exhausted or context is None:
+        if context is None:
             return
-        entry = self.get_context_state(context)
-        state = self.products_state
-        partition = state.partition(context)
-        snapshot_at = self._snapshot_at()
-        requests_before = self.stats.requests
-        feed = self.is_feed(context)
-        if self.full_table and state.done_in_snapshot(partition) and not feed:
-            # (A feed is read again: the audit of a resumed snapshot needs what it lists.)
-            self.log("Skipping %s: done earlier in snapshot %s", context, snapshot_at)
-            self._partition_done(context, lambda: None)
-            return
-        scan = ArrivalScan(
-            partition.bookmark, self.tap_runtime.run_started_at, everything=self.full_table
-        )
-        limits = Limits(max_offset=self.settings.max_offset, max_records=self.settings.max_records)
-        reader = ListingReader(self, dict(context), scan, limits)
-        store = partition.store
-        extra = {"store": store, "categoryId": partition.category_id}
-        listed = self.audit.listed(store) if feed and self.full_table else None
-        for record in reader.records():
-            record.update(extra, snapshotAt=snapshot_at)
-            product_id, position = int(record["id"]), record.get("position")
-            if listed is not None:
-                listed.add(product_id)
-            if scan.everything:
-                # Noted children selected or not, so the next snapshot's audit does not
-                # count this snapshot's head block.
-                scan.note_sent(position, product_id)
-            self._emitting = (product_id, scan.sends_to_children(product_id), position, scan)
-            yield record
-            if self.request_policy.budget_exhausted:  # children of what follows could not come
-                break
-        self._emitting = None
-        self._count(scan, reader)
-        if not reader.outcome.finished or self.request_policy.budget_exhausted:
-            keep_old_bookmark(entry)  # this partition is read again next run
-            self.log("Request budget reached in %s; it resumes next run", context)
-            return
-        if self.full_table and not feed:
-            self._audit_feeds(context, scan)
-        # What this partition cost, the children that ran in its sync included, per
-        # mode: the next run's budget announcement estimates from it, for free.
-        cost = (self.cost_key, self.stats.requests - requests_before) if scan.steady else None
+        store = str(context["store"])
+        if self.listing_open():
+            yield from self._read_unit(context)
+        if self._last_of_store.get(store) == context:
+            self.children.flush(store)  # the store's last unit: send what is left
 
-        def move_bookmark() -> None:
-            finish_partition(
-                entry,
-                scan.next_bookmark(),
-                cost=cost,
+    def _read_unit(self, context: Context) -> Iterator[dict[str, t.Any]]:
+        """One unit of a partition's read (see :mod:`tap_asos.partitions`)."""
+        state = self.products_state
+        snapshot_at = self._snapshot_at()
+        key = key_of(context)
+        read = self._reads.get(key)
+        if read is None:
+            partition = state.partition(context)
+            if self.full_table and state.done_in_snapshot(partition):
+                self.log("Skipping %s: done earlier in snapshot %s", context, snapshot_at)
+                self._partition_finished(key)
+                return
+            read = PartitionRead(
+                self,
+                self.get_context_state(context),
+                partition,
+                now=self.tap_runtime.run_started_at,
+                everything=self.full_table,
                 snapshot_at=snapshot_at if self.full_table else None,
             )
-            self.tap_runtime.write_state_now()
+            self._reads[key] = read
+        store, category_id = key
+        feed = self.is_feed(context)
+        listed = self.audit.listed(store) if feed and self.full_table else None
+        for record, on_sent, goes in read.unit(str(context[READ])):
+            record.update(store=store, categoryId=category_id, snapshotAt=snapshot_at)
+            if listed is not None:
+                listed.add(int(record["id"]))
+            position = record.get("position")
+            self._emitting = (int(record["id"]), goes, position, read, on_sent)
+            yield record
+        self._emitting = None
+        if listed is not None:
+            self.products_state.keep_audit_listed(store, listed)
+        self._count(read)
+        if not read.finished:
+            if not read.reader or not read.reader.outcome.suspended:
+                self.log("Request budget reached in %s; it resumes next run", context)
+            return
+        if self.full_table and not feed:
+            self._audit_feeds(context, read)
+        # What this partition cost, per mode: its pages and its products' children (their
+        # batches go when full, maybe in another partition's read): the next budgeted
+        # run's estimate at start, for free.
+        steady = read.scan is not None and read.scan.steady and not read.resumed
+        cost = (self.cost_key, self._read_cost(read.pages, read.children)) if steady else None
 
-        self._partition_done(context, move_bookmark)
+        def done() -> None:
+            read.done(cost)
+            self._partition_finished(key)
 
-    def _audit_feeds(self, context: Context, scan: ArrivalScan) -> None:
+        # The state moves once its products' children ran (their batch may wait for the
+        # store's next partitions).
+        self.children.after_flush(store, done)
+
+    def _partition_finished(self, key: tuple[str, int]) -> None:
+        """A partition is done in this run; after the last, a snapshot is complete."""
+        self._reads.pop(key, None)
+        self.stats.finish_partition()
+        self._unfinished.discard(key)
+        if self.full_table and not self._unfinished:
+            self.products_state.close_snapshot()
+
+    def _audit_feeds(self, context: Context, read: PartitionRead) -> None:
         """A snapshot's leaf: count (and warn of) its arrivals no feed lists."""
         store = str(context["store"])
         listings = self._listings.get(store)
-        if listings is None or not listings.feeds:
+        if listings is None or not listings.feeds or read.scan is None:
             return
-        if missed := self.audit.misses(store, scan):
+        if missed := self.audit.misses(store, read.scan):
             self.stats.count(self.name, "feed_misses", len(missed))
             warn_misses(self.logger, context, listings.feeds, missed)
 
-    def _partition_done(self, context: Context, move_bookmark: t.Callable[[], None]) -> None:
-        """A partition was read to its stop.
+    def listing_open(self, upcoming: int = 0) -> bool:
+        """Whether the budget leaves room for another listing page.
 
-        Its bookmark moves once its products' children ran (their batch may wait for
-        the store's next partitions); the store's last partition sends what is left.
-        After the last partition, a snapshot is complete: the next run starts anew.
+        ``upcoming``: products read but not handed to the children yet.  A page is read
+        while the budget still pays for it, the children of every product waiting for a
+        batch, and one more product's: so a budgeted run ends with its products sent, and
+        moves at least one product forward.
         """
-        store = str(context["store"])
-        self.children.after_flush(store, move_bookmark)
-        if self._last_of_store.get(store) == context:
-            self.children.flush(store)
-        self.stats.finish_partition()
-        if context == self.partitions[-1]:
-            self.products_state.close_snapshot()
+        policy = self.request_policy
+        if policy.stopped_at_budget:
+            return False  # once closed, closed: what comes first in the run's order goes first
+        remaining = policy.remaining
+        if remaining is None:
+            return True
+        if remaining >= self._page_cost(upcoming + self._waiting()):
+            return True
+        if self._waiting():
+            # Send what waits now, rather than stop reading to keep the budget for it.
+            for store in self._last_of_store:
+                self.children.flush(store)
+            remaining = policy.remaining or 0
+            if not policy.budget_exhausted and remaining >= self._page_cost(upcoming):
+                return True
+        policy.reach()
+        return False
+
+    def _read_cost(self, pages: int, children: int) -> int:
+        """Requests of a read: its pages, and its products' share of the child calls."""
+        per_product, per_batch = self.child_costs
+        return pages + per_product * children + per_batch * math.ceil(children / self.children.size)
+
+    def _waiting(self) -> int:
+        """Products of every store waiting for a child batch."""
+        return sum(self.children.pending(s) for s in self._last_of_store)
+
+    def _page_cost(self, products: int) -> int:
+        """One more listing page, and the children of ``products`` and of one product more."""
+        per_product, per_batch = self.child_costs
+        waiting = products + 1
+        return 1 + per_product * waiting + per_batch * math.ceil(waiting / self.children.size)
+
+    @cached_property
+    def child_costs(self) -> tuple[int, int]:
+        """Requests a product costs its children, and a batch (the streams selected)."""
+        selected = {c.name for c in self.child_streams if c.selected or c.has_selected_descendents}
+        return int("product_details" in selected), int("stock_prices" in selected)
+
+    # The budget, as the child batches see it.
+    def affordable(self, products: int) -> int:
+        """How many of ``products`` (a batch) the budget still pays the children of."""
+        policy = self.request_policy
+        remaining = policy.remaining
+        if policy.budget_exhausted:
+            return 0
+        if remaining is None:
+            return products
+        per_product, per_batch = self.child_costs
+        left = remaining - per_batch
+        if per_product:
+            return max(0, min(products, left))
+        return products if left >= 0 else 0
+
+    def exhausted(self) -> bool:
+        """Whether the budget refused a request."""
+        return self.request_policy.budget_exhausted
+
+    def stop(self) -> None:
+        """Send nothing more this run."""
+        self.request_policy.exhaust()
+
+    @property
+    def source(self) -> Products:
+        """Where a read's pages come from: this stream."""
+        return self
+
+    def write_state_now(self) -> None:
+        """Write a STATE soon (at most every few seconds)."""
+        self.tap_runtime.write_state_now()
 
     @property
     def cost_key(self) -> str:
         """The mode a partition's cost is kept under (a snapshot costs more than arrivals)."""
         return self.replication_method.lower()
 
-    def _count(self, scan: ArrivalScan, reader: ListingReader) -> None:
-        """The partition's figures into the run summary; a visible order break is warned."""
+    def _count(self, read: PartitionRead) -> None:
+        """A unit's figures into the run summary; a visible order break is warned."""
+        scan, reader = read.scan, read.reader
+        if scan is None or reader is None:
+            return
         counts, outcome = scan.counts, reader.outcome
         for name, value in (
             ("split_listings", int(outcome.split)),
@@ -315,6 +411,7 @@ class Products(AsosStream):
         ):
             if value:
                 self.stats.count(self.name, name, value)
+        scan.counts.earlier_days = scan.counts.order_breaks = 0  # counted once
         if counts.order_breaks:
             self.logger.warning(
                 "%s breaks the listing order the tap relies on (ids ascending inside a day, "
@@ -323,7 +420,7 @@ class Products(AsosStream):
                 counts.order_breaks,
             )
         paired = len(scan.bookmark.anchors) > 1  # one anchor alone can never be a stop
-        if paired and scan.stopped_by != "anchor" and not self.full_table:
+        if read.finished and paired and scan.stopped_by != "anchor" and not self.full_table:
             self.stats.count(self.name, "bookmarks_lost")
             self.logger.warning(
                 "No two bookmark anchors of %s are still next to each other: read it %s",
@@ -349,9 +446,16 @@ class Products(AsosStream):
     def generate_child_contexts(
         self, record: Record, context: Context | None
     ) -> Iterable[Context | None]:
-        if not self._children_selected or self._emitting is None:
+        if self._emitting is None:
             return
-        product_id, include, position, scan = self._emitting
-        if include and not scan.everything:  # a snapshot's were noted as they were read
-            scan.note_sent(position, product_id)
-        yield from self.children.add(str(record["store"]), product_id, include=include)
+        product_id, goes, position, read, on_sent = self._emitting
+        if not self._children_selected:
+            on_sent()  # nothing to wait for
+            return
+        if goes and read.scan is not None and not read.scan.everything:
+            read.scan.note_sent(position, product_id)  # a snapshot's were noted as read
+        queued = self.children.queued
+        yield from self.children.add(
+            str(record["store"]), product_id, include=goes, on_sent=on_sent
+        )
+        read.children += self.children.queued - queued

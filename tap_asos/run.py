@@ -212,10 +212,10 @@ def _summary(tap: RunningTap, started: float, failure: str | None) -> None:
         "duration_seconds": round(time.monotonic() - started, 3),
         "status": _status(policy, failure),
         **tap.stats.summary(),
-        "budget_exhausted": policy.budget_exhausted,
+        "budget_exhausted": policy.stopped_at_budget,
     }
     emit_summary(summary)
-    if policy.budget_exhausted and policy.stop_signal is None:
+    if policy.stopped_at_budget and policy.stop_signal is None:
         logger.warning(
             "Stopped early: max_requests=%s reached. State is saved; the next run "
             "resumes the unfinished partitions.",
@@ -235,7 +235,7 @@ def _status(policy: RequestPolicy, failure: str | None) -> str:
         return "interrupted"  # by SIGINT or SIGTERM; finished partitions kept
     if failure:
         return "failed"
-    return "stopped_at_budget" if policy.budget_exhausted else "succeeded"
+    return "stopped_at_budget" if policy.stopped_at_budget else "succeeded"
 
 
 def configure_logging(settings: Settings) -> None:

@@ -265,3 +265,30 @@ class RequestPolicy:
     def pause(self, seconds: float) -> None:
         """Send nothing for ``seconds`` (the gateway said 429)."""
         self.limiter.pause(seconds)
+
+    @property
+    def remaining(self) -> int | None:
+        """Requests the budget still allows (None: no budget)."""
+        if not self.max_requests:
+            return None
+        return max(0, self.max_requests - self.stats.requests)
+
+    def exhaust(self) -> None:
+        """Send no further request: the budget cannot pay for what comes next."""
+        with self._lock:
+            self.budget_exhausted = True
+
+    def reach(self) -> None:
+        """The run leaves work for the next one: what is left costs more than the budget.
+
+        Requests may still go (the children of what was read); the run's status says
+        ``stopped_at_budget``.
+        """
+        self.budget_reached = True
+
+    budget_reached = False
+
+    @property
+    def stopped_at_budget(self) -> bool:
+        """Whether the budget ended the run before its work was done."""
+        return self.budget_exhausted or self.budget_reached

@@ -4,13 +4,15 @@ Where it lives in the Singer state, and what each key holds (``tests/fixtures/st
 holds a state written by each release, and one of each shape below)::
 
     "bookmarks": {"products": {
-        "version": 4,                          # STATE_VERSION, written in every STATE
+        "version": 5,                          # STATE_VERSION, written in every STATE
         "snapshot_in_progress": "2026-...",    # a snapshot stopped before its end
+        "audit": {"US": "eJz..."},             # what the feeds list, while that snapshot lasts
         "partitions": [{
             "context": {"store": "US", "categoryId": 8799},
             "anchors": [...], "checked_at": "2026-...", "frozen": 16, "fetched": [...],
             "costs": {"incremental": 1},       # the last steady run's requests, per mode
             "snapshot_at": "2026-...",         # the snapshot that last finished it
+            "backlog": {...},                  # a read a budget stopped: where it stands
             # and the SDK's own: replication_key, replication_key_value, progress_markers
         }]}}
 
@@ -30,7 +32,16 @@ Earlier shapes, told apart by their keys, are upgraded in place by :func:`upgrad
   ``checked_at``; no ``fetched`` (nothing was sent to the children from a Today block)
   and no ``costs`` (no estimate at start until a partition finishes again).
 - 3, the arrival feeds: ``fetched`` and ``costs`` added; no ``version`` key.
-- 4, this release: the same keys, and ``version``.
+- 4: the same keys, and ``version``.
+- 5, this release: ``backlog`` (a read a budget stopped, :class:`Backlog`) and
+  ``audit``.  A state of shape 4 has neither: nothing to change.
+
+A :class:`Backlog` is small: where the read stands (a :class:`Cursor` per listing it is
+in, the slices still to read), what its scan had gathered (:class:`ScanState`: five
+anchors, the head block's size, a few ids), and the ids of the page it stopped in that
+went to the children already.  Sets of ids that can be large (a snapshot's feed contents
+for its audit, the ids a capped listing read above its cap) are packed
+(:func:`pack_ids`: sorted, delta-coded, compressed): about two bytes an id.
 """
 
 from __future__ import annotations
@@ -40,10 +51,14 @@ import typing as t
 from dataclasses import dataclass, field
 from datetime import datetime
 
+import msgspec
+
+from tap_asos.bookmark import Backlog, Bookmark, pack_ids, unpack_ids
+
 if t.TYPE_CHECKING:
     from collections.abc import Iterator, Mapping, MutableMapping
 
-STATE_VERSION = 4
+STATE_VERSION = 5
 # Where the Singer state keeps this stream's state.
 BOOKMARKS = "bookmarks"
 STREAM = "products"
@@ -51,6 +66,7 @@ STREAM = "products"
 # Stream-level keys.
 VERSION = "version"
 SNAPSHOT_IN_PROGRESS = "snapshot_in_progress"
+AUDIT = "audit"
 PARTITIONS = "partitions"  # the SDK's list of partition entries
 # Partition-level keys.
 CONTEXT = "context"  # the SDK's: the partition's key
@@ -60,6 +76,7 @@ FROZEN = "frozen"
 FETCHED = "fetched"
 COSTS = "costs"
 SNAPSHOT_AT = "snapshot_at"
+BACKLOG = "backlog"
 # The SDK's own partition keys, named where the tap must touch them.
 PROGRESS_MARKERS = "progress_markers"
 REPLICATION_KEY = "replication_key"
@@ -96,6 +113,24 @@ def _is_iso_datetime(value: object) -> bool:
     return True
 
 
+def _converts(value: object, kind: type) -> bool:
+    try:
+        msgspec.convert(value, kind)
+    except msgspec.ValidationError:
+        return False
+    return True
+
+
+def _packed(value: object) -> bool:
+    if not isinstance(value, str):
+        return False
+    try:
+        unpack_ids(value)
+    except ValueError:
+        return False
+    return True
+
+
 class KeyType(t.NamedTuple):
     """How to check one key of the state, and what to call the expected type."""
 
@@ -117,6 +152,7 @@ PARTITION_KEYS: dict[str, KeyType] = {
         "an object of integers (requests per mode)",
     ),
     SNAPSHOT_AT: KeyType(lambda v: isinstance(v, str), "a string"),
+    BACKLOG: KeyType(lambda v: _converts(v, Backlog), "a suspended read as this release writes it"),
     PROGRESS_MARKERS: KeyType(lambda v: isinstance(v, dict), "an object"),
 }
 CONTEXT_KEYS: dict[str, KeyType] = {
@@ -126,6 +162,10 @@ CONTEXT_KEYS: dict[str, KeyType] = {
 STREAM_KEYS: dict[str, KeyType] = {
     VERSION: KeyType(_is_int, "an integer"),
     SNAPSHOT_IN_PROGRESS: KeyType(lambda v: isinstance(v, str), "a string"),
+    AUDIT: KeyType(
+        lambda v: isinstance(v, dict) and all(_packed(p) for p in v.values()),
+        "an object of packed product ids (a store to its feeds' products)",
+    ),
 }
 
 
@@ -147,35 +187,24 @@ def check_version(stream_state: Mapping[str, t.Any]) -> None:
 # --- the typed state -------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Bookmark:
-    """A partition's incremental state: where its last finished run left the listing."""
+def bookmark_of(entry: Mapping[str, t.Any]) -> Bookmark:
+    """A partition entry's bookmark (of any shape: an id bookmark has no anchors)."""
+    checked = entry.get(CHECKED_AT)
+    frozen = entry.get(FROZEN)
+    return Bookmark(
+        anchors=tuple(int(a) for a in entry.get(ANCHORS) or ()),
+        checked_at=datetime.fromisoformat(checked) if checked else None,
+        frozen=int(frozen) if frozen is not None else None,
+        fetched=frozenset(int(i) for i in entry.get(FETCHED) or ()),
+    )
 
-    anchors: tuple[int, ...] = ()
-    checked_at: datetime | None = None  # start of the last run that finished the partition
-    frozen: int | None = None  # how many products the frozen part held then
-    # Products that run sent to the child streams from above its anchors (its Today
-    # block): the next run reads them again (at-least-once) but fetches them no more.
-    fetched: frozenset[int] = frozenset()
 
-    @classmethod
-    def from_entry(cls, entry: Mapping[str, t.Any]) -> Bookmark:
-        """Read a partition entry (of any shape: an id bookmark has no anchors)."""
-        checked = entry.get(CHECKED_AT)
-        frozen = entry.get(FROZEN)
-        return cls(
-            anchors=tuple(int(a) for a in entry.get(ANCHORS) or ()),
-            checked_at=datetime.fromisoformat(checked) if checked else None,
-            frozen=int(frozen) if frozen is not None else None,
-            fetched=frozenset(int(i) for i in entry.get(FETCHED) or ()),
-        )
-
-    def into(self, entry: MutableMapping[str, t.Any]) -> None:
-        """Write this bookmark's keys into a partition entry (small, catalog-size free)."""
-        entry[ANCHORS] = list(self.anchors)
-        entry[CHECKED_AT] = self.checked_at.isoformat() if self.checked_at else None
-        entry[FROZEN] = self.frozen
-        entry[FETCHED] = sorted(self.fetched)
+def write_bookmark(entry: MutableMapping[str, t.Any], bookmark: Bookmark) -> None:
+    """Write a bookmark's keys into a partition entry (small, catalog-size free)."""
+    entry[ANCHORS] = list(bookmark.anchors)
+    entry[CHECKED_AT] = bookmark.checked_at.isoformat() if bookmark.checked_at else None
+    entry[FROZEN] = bookmark.frozen
+    entry[FETCHED] = sorted(bookmark.fetched)
 
 
 @dataclass(frozen=True)
@@ -187,19 +216,26 @@ class PartitionState:
     bookmark: Bookmark = field(default_factory=Bookmark)
     costs: Mapping[str, int] = field(default_factory=dict)  # mode -> requests
     snapshot_at: str | None = None  # the snapshot that last finished this partition
+    backlog: Backlog | None = None  # a suspended read
 
     @classmethod
     def from_entry(cls, entry: Mapping[str, t.Any]) -> PartitionState:
         """Read a partition entry of the SDK's ``partitions`` list."""
         context = entry.get(CONTEXT) or {}
         snapshot_at = entry.get(SNAPSHOT_AT)
+        backlog = entry.get(BACKLOG)
         return cls(
             store=str(context.get(STORE)),
             category_id=int(context.get(CATEGORY_ID) or 0),
-            bookmark=Bookmark.from_entry(entry),
+            bookmark=bookmark_of(entry),
             costs={str(k): int(v) for k, v in (entry.get(COSTS) or {}).items()},
             snapshot_at=None if snapshot_at is None else str(snapshot_at),
+            backlog=None if backlog is None else Backlog.from_value(backlog),
         )
+
+    def backlog_of(self, mode: str) -> Backlog | None:
+        """The suspended read of a run in ``mode``, if any (another mode's is left alone)."""
+        return self.backlog if self.backlog is not None and self.backlog.mode == mode else None
 
     @property
     def finished_once(self) -> bool:
@@ -260,17 +296,32 @@ class ProductsState:
     def close_snapshot(self) -> None:
         """The snapshot is complete: the next snapshot run starts a new one."""
         self.raw.pop(SNAPSHOT_IN_PROGRESS, None)
+        self.raw.pop(AUDIT, None)
+
+    def audit_listed(self, store: str) -> frozenset[int]:
+        """What the store's feeds listed in the snapshot in progress (kept for its audit)."""
+        packed = (self.raw.get(AUDIT) or {}).get(store)
+        return frozenset() if not packed else unpack_ids(str(packed))
+
+    def keep_audit_listed(self, store: str, ids: t.Iterable[int]) -> None:
+        """Keep what the store's feeds listed, for the snapshot's later runs."""
+        self.raw.setdefault(AUDIT, {})[store] = pack_ids(ids)
 
 
 def finish_partition(
     entry: MutableMapping[str, t.Any],
-    bookmark: Bookmark,
+    bookmark: Bookmark | None,
     *,
     cost: tuple[str, int] | None = None,
     snapshot_at: str | None = None,
 ) -> None:
-    """A partition was read to its stop: its new bookmark, cost (mode, requests), snapshot."""
-    bookmark.into(entry)
+    """A partition was read to its stop: its new bookmark, cost (mode, requests), snapshot.
+
+    ``bookmark`` None: the read committed it already (see :func:`commit_bookmark`).
+    """
+    if bookmark is not None:
+        write_bookmark(entry, bookmark)
+    entry.pop(BACKLOG, None)
     if cost is not None:
         entry.setdefault(COSTS, {})[cost[0]] = cost[1]
     if snapshot_at is not None:
@@ -279,6 +330,21 @@ def finish_partition(
 
 def keep_old_bookmark(entry: MutableMapping[str, t.Any]) -> None:
     """A partition stopped mid-listing: forget the SDK's progress, keep the old bookmark."""
+    entry.pop(PROGRESS_MARKERS, None)
+
+
+def commit_bookmark(entry: MutableMapping[str, t.Any], bookmark: Bookmark) -> None:
+    """A read has emitted (and sent to the children) everything above its new anchors.
+
+    The partition's next top scan starts from them, while the rest of the read may be
+    suspended below (``backlog``).
+    """
+    write_bookmark(entry, bookmark)
+
+
+def suspend(entry: MutableMapping[str, t.Any], backlog: Backlog) -> None:
+    """Keep where a stopped read stands: the next run resumes it there."""
+    entry[BACKLOG] = backlog.to_value()
     entry.pop(PROGRESS_MARKERS, None)
 
 

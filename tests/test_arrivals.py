@@ -20,7 +20,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tap_asos.arrivals import ANCHORS, ArrivalScan, band_counts, band_limit
-from tap_asos.state import Bookmark
+from tap_asos.bookmark import Bookmark
+from tap_asos.state import bookmark_of, write_bookmark
 
 SAMPLES = Path(__file__).parent / "fixtures" / "real"  # the real samples, see README there
 EPOCH = datetime(2026, 11, 1, 9, 0, tzinfo=timezone.utc)
@@ -263,7 +264,7 @@ def test_the_bookmark_is_a_few_anchors_whatever_the_listing_size() -> None:
     for listing in (small, large):
         _, scan, _ = run_scan(listing, Bookmark(), EPOCH, 48, facet=True)
         entry: dict[str, object] = {}
-        scan.next_bookmark().into(entry)
+        write_bookmark(entry, scan.next_bookmark())
         state = json.dumps(entry)
         assert len(scan.next_bookmark().anchors) == ANCHORS
         sizes.append(len(state))
@@ -315,15 +316,15 @@ def test_band_limit_covers_the_last_run_with_two_days_to_spare() -> None:
 def test_bookmark_round_trips_and_reads_state_of_an_older_release() -> None:
     bookmark = Bookmark((4, 5, 6), EPOCH)
     entry: dict[str, object] = {}
-    bookmark.into(entry)
-    assert Bookmark.from_entry(json.loads(json.dumps(entry))) == bookmark
+    write_bookmark(entry, bookmark)
+    assert bookmark_of(json.loads(json.dumps(entry))) == bookmark
     old = {
         "replication_key": "id",
         "replication_key_value": 203888938,
         "checked_at": EPOCH.isoformat(),
     }
-    assert Bookmark.from_entry(old) == Bookmark((), EPOCH)
-    assert Bookmark.from_entry({}) == Bookmark()
+    assert bookmark_of(old) == Bookmark((), EPOCH)
+    assert bookmark_of({}) == Bookmark()
 
 
 def test_two_anchors_back_on_top_today_are_not_taken_for_the_frozen_part() -> None:

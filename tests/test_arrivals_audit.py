@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tap_asos.state import Bookmark
+from tap_asos.bookmark import Bookmark
 from tests.test_arrivals import EPOCH, INITIAL, Listing, run_scan
 
 LEAF_EVENT = st.one_of(

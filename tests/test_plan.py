@@ -130,10 +130,10 @@ def test_a_budget_below_the_plan_names_the_partitions_it_leaves(
     assert 0 < len(named) < budget["partitions"]
     assert "this run leaves" in ran.stderr
     state = sync_result(ran.stdout, "").final_state
-    finished = {
+    finished = {  # a bookmark, and no read left suspended
         (p["context"]["store"], p["context"]["categoryId"])
         for p in state["bookmarks"]["products"]["partitions"]
-        if p.get("checked_at")
+        if p.get("checked_at") and "backlog" not in p
     }
     assert finished
     assert not finished & set(named)
@@ -175,7 +175,9 @@ def test_a_budget_below_the_last_runs_costs_names_the_partitions_it_leaves(
     before = server.stats()["requests_total"]
     ran = run_cli(config, tmp_path, state=history)
     assert ran.returncode == 0, ran.stderr[-2000:]
-    assert server.stats()["requests_total"] - before == config["max_requests"]
+    # At most the budget, and all of it but what one more page and its children need.
+    spent = server.stats()["requests_total"] - before
+    assert config["max_requests"] - 3 <= spent <= config["max_requests"]
     budget = _logged(ran.stderr, "Budget: ")
     assert budget["estimated_from"] == "last_run_costs"
     assert budget["partitions_without_history"] == 0
@@ -183,10 +185,10 @@ def test_a_budget_below_the_last_runs_costs_names_the_partitions_it_leaves(
     assert 0 < len(named) < budget["partitions"]
     assert "this run leaves" in ran.stderr
     checked = {_key(p): p["checked_at"] for p in partitions}
-    finished = {
+    finished = {  # a new bookmark, and no read left suspended
         _key(p)
         for p in sync_result(ran.stdout, "").final_state["bookmarks"]["products"]["partitions"]
-        if p["checked_at"] != checked[_key(p)]
+        if p["checked_at"] != checked[_key(p)] and "backlog" not in p
     }
     assert finished
     # A day's arrivals move the costs a little: the boundary by one partition at most.

@@ -220,16 +220,18 @@ def test_a_product_whose_detail_answers_404_is_skipped_and_the_run_goes_on(
 
 
 def _finished(state: dict[str, t.Any]) -> set[tuple[str, int]]:
-    """The products partitions a STATE claims finished: the tap's bookmark, ``checked_at``.
+    """The products partitions a STATE claims finished: a bookmark (``checked_at``) and no
+    read left suspended (``backlog``).
 
     (The SDK's own ``replication_key_value`` is set when a partition's listing ends, before
-    its last children ran; the tap reads a partition from ``checked_at`` and its anchors.)
+    its last children ran; the tap reads a partition from ``checked_at`` and its anchors,
+    and goes on with a suspended read from its backlog.)
     """
     partitions = state.get("bookmarks", {}).get("products", {}).get("partitions", [])
     return {
         (p["context"]["store"], p["context"]["categoryId"])
         for p in partitions
-        if p.get("checked_at")
+        if p.get("checked_at") and "backlog" not in p
     }
 
 

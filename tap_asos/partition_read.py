@@ -1,0 +1,286 @@
+"""One partition's read, unit by unit: from its state, through its listing, to its new state.
+
+A run reads a partition in units (:mod:`tap_asos.partitions`): ``top`` (from the top
+down to the bookmark's anchors), ``head`` (a daily partition's first read, suspended
+once its bookmark can be kept), ``rest`` (a suspended read, resumed) and ``whole``.
+
+A product counts as read once its children ran (at-least-once): the read keeps the
+products it emitted in order, each marked when its batch went, and where it stands is
+the page of the first one not marked (a :class:`tap_asos.listing.Checkpoint`), with the
+ids of that page that went already.  So a read the budget stops is kept as a backlog
+(:class:`tap_asos.bookmark.Backlog`) that the next run resumes: it reads that page again
+(``reread_products``), sends nothing twice, and goes on.  Once the read is past its new
+anchors and everything above them went, its bookmark is kept at once (the next day's
+top read starts there), while the rest of the read may be left for later.
+"""
+
+from __future__ import annotations
+
+import functools
+import typing as t
+from collections import deque
+from dataclasses import dataclass
+
+from tap_asos.arrivals import ArrivalScan
+from tap_asos.bookmark import Backlog
+from tap_asos.listing import Checkpoint, Limits, ListingReader
+from tap_asos.partitions import HEAD, REST, TOP, WHOLE
+from tap_asos.state import (
+    commit_bookmark,
+    context_key,
+    context_of,
+    finish_partition,
+    suspend,
+)
+
+if t.TYPE_CHECKING:
+    from collections.abc import Callable, Iterator, Sequence
+    from datetime import datetime
+
+    from tap_asos.bookmark import Frame
+    from tap_asos.children import ChildBatches
+    from tap_asos.listing import ListingSource
+    from tap_asos.runtime import RunStats
+    from tap_asos.settings import Settings
+    from tap_asos.state import PartitionState
+
+Record = dict[str, t.Any]
+
+
+class ReadSource(t.Protocol):
+    """What a read needs of the ``products`` stream (its pages, state and run)."""
+
+    @property
+    def source(self) -> ListingSource:
+        """Where the listing's pages come from (the stream)."""
+
+    @property
+    def settings(self) -> Settings:
+        """The run's settings."""
+
+    @property
+    def stats(self) -> RunStats:
+        """The run's counters."""
+
+    @property
+    def cost_key(self) -> str:
+        """The run's mode, as costs and backlogs are kept under."""
+
+    @property
+    def children(self) -> ChildBatches:
+        """The run's child batches."""
+
+    def listing_open(self, upcoming: int = 0) -> bool:
+        """Whether the budget leaves room for another listing page (see Products)."""
+
+    def write_state_now(self) -> None:
+        """Write a STATE soon (at most every few seconds)."""
+
+
+@dataclass
+class _Product:
+    """A product this read emitted: its page's checkpoint, and whether it went."""
+
+    product_id: int
+    checkpoint: int
+    sent: bool = False
+
+
+class PartitionRead:
+    """A partition's read in this run: its units, what went to the children, its state.
+
+    ``entry`` is the partition's state as the SDK keeps it (changed in place);
+    ``partition`` is it, typed, as the run started.
+    """
+
+    def __init__(  # noqa: PLR0913 - what a partition's read starts from
+        self,
+        run: ReadSource,
+        entry: dict[str, t.Any],
+        partition: PartitionState,
+        *,
+        now: datetime,
+        everything: bool,
+        snapshot_at: str | None,
+    ) -> None:
+        """Nothing is read until :meth:`unit`."""
+        self.run = run
+        self.entry = entry
+        self.partition = partition
+        self.context = context_of(partition.store, partition.category_id)
+        self.now = now
+        self.everything = everything
+        self.snapshot_at = snapshot_at
+        backlog = partition.backlog_of(run.cost_key)
+        self.backlog = backlog
+        self.started_at = backlog.started_at if backlog is not None else now
+        self.committed = backlog.committed if backlog is not None else False
+        self.checkpoints: list[Checkpoint] = []
+        self.reader: ListingReader | None = None
+        self.scan: ArrivalScan | None = None
+        self.finished = False  # read to its stop; the state moves once its children went
+        self.active = False  # a unit is reading
+        self.resumed = False  # this run went on from an earlier run's backlog
+        self._queue: deque[_Product] = deque()  # emitted, not all gone yet (in order)
+        self._sent_on: dict[int, list[int]] = {}  # checkpoint -> ids of it that went
+        self._skip_children: frozenset[int] = frozenset()
+        self._commit_at: int | None = None  # the checkpoint the anchors were complete at
+        self.pages = 0  # listing pages this run read for it
+        self.children = 0  # products it sent to the children this run
+        self._cursor_checkpoint: int | None = None
+
+    # --- the units -----------------------------------------------------------------
+
+    def unit(self, kind: str) -> Iterator[tuple[Record, Callable[[], None], bool]]:
+        """Read one unit; yield each record, what to do once it went, and whether it goes.
+
+        The caller sends the product to the children (or calls the callback at once when
+        none are selected) before asking for the next record.
+        """
+        if self.finished or (kind == REST and self.reader is None and self.backlog is None):
+            return  # read to its end already (a head read that needed no more)
+        reader = self._reader(kind)
+        self.reader = reader
+        self.active = True
+        scan = reader.scan
+        try:
+            for record, index in reader.records():
+                product_id = int(record["id"])
+                if scan.everything:
+                    # Noted children selected or not, so the next snapshot's audit does
+                    # not count this snapshot's head block.
+                    scan.note_sent(record.get("position"), product_id)
+                goes = scan.sends_to_children(product_id) and product_id not in self._skip_children
+                product = _Product(product_id, index)
+                self._queue.append(product)
+                if self._commit_at is None and scan.anchors_complete and not self.committed:
+                    self._commit_at = index
+                yield record, functools.partial(self._went, product), goes
+        finally:
+            self.active = False
+        outcome = reader.outcome
+        self.pages += outcome.pages
+        self.run.stats.count("products", "reread_products", outcome.reread)
+        if outcome.finished:
+            self.finished = True
+        self._keep()
+
+    def _reader(self, kind: str) -> ListingReader:
+        settings = self.run.settings
+        limits = Limits(max_offset=settings.max_offset, max_records=settings.max_records)
+        if kind == REST and self.reader is not None:
+            # Suspended earlier in this run (a head read): on from where it read.
+            place = self.reader.where()
+            scan = ArrivalScan.resumed(place.scan, self.started_at)
+            return self._new_reader(scan, limits, place.frames, place.emitted)
+        if kind == REST and self.backlog is not None:
+            self.resumed = True
+            self._skip_children = frozenset(self.backlog.sent)
+            scan = ArrivalScan.resumed(self.backlog.scan, self.started_at)
+            return self._new_reader(scan, limits, self.backlog.frames, self.backlog.emitted)
+        scan = ArrivalScan(self.partition.bookmark, self.now, everything=self.everything)
+        if kind not in {TOP, HEAD, WHOLE}:
+            msg = f"unknown read {kind!r}"
+            raise ValueError(msg)
+        reader = self._new_reader(scan, limits, (), 0)
+        if kind == HEAD:
+            # A daily partition's first read: once its new anchors are read, the rest can
+            # wait for the run's other first reads (its bookmark is kept once they went).
+            reader.suspend_when = lambda ids: scan.anchors_complete or not self._budget_allows(ids)
+        return reader
+
+    def _new_reader(
+        self, scan: ArrivalScan, limits: Limits, frames: Sequence[Frame], emitted: int
+    ) -> ListingReader:
+        self.scan = scan
+        reader = ListingReader(
+            self.run.source, self.context, scan, limits, frames=frames, emitted=emitted
+        )
+        reader.checkpoints = self.checkpoints  # shared: indices hold across units
+        reader.suspend_when = lambda ids: not self._budget_allows(ids)
+        return reader
+
+    def _budget_allows(self, ids: list[int]) -> bool:
+        """Whether the budget pays for another page, these products' children included."""
+        return self.run.listing_open(self.run.children.new(self.partition.store, ids))
+
+    # --- what went to the children -------------------------------------------------
+
+    def _went(self, product: _Product) -> None:
+        """A product's children ran (or it goes to none)."""
+        product.sent = True
+        self._sent_on.setdefault(product.checkpoint, []).append(product.product_id)
+        while self._queue and self._queue[0].sent:
+            self._queue.popleft()
+        self._maybe_commit()
+        if not self.active:
+            self._keep()
+
+    def _maybe_commit(self) -> None:
+        """Keep the new bookmark once everything above its anchors went to the children.
+
+        Only with the backlog of the rest beside it (a state with a bookmark and no
+        backlog says the partition is done); a finished read's moves in :meth:`done`.
+        """
+        if self.committed or self.finished or self._commit_at is None or self.scan is None:
+            return
+        first = self._queue[0].checkpoint if self._queue else None
+        if first is not None and first <= self._commit_at:
+            return
+        commit_bookmark(self.entry, self.scan.next_bookmark())
+        self.committed = True
+        self._keep()
+
+    def pending(self) -> bool:
+        """Whether products of this read wait for their children."""
+        return bool(self._queue)
+
+    # --- the state -----------------------------------------------------------------
+
+    def _keep(self) -> None:
+        """Write where the read stands (unless finished: :meth:`done` moves the state)."""
+        if self.finished:
+            return
+        place, sent = self._place()
+        if place is None:
+            return
+        backlog = Backlog(
+            started_at=self.started_at,
+            mode=self.run.cost_key,
+            scan=place.scan,
+            frames=place.frames,
+            emitted=place.emitted,
+            committed=self.committed,
+            snapshot_at=self.snapshot_at,
+            sent=sent,
+        )
+        suspend(self.entry, backlog)
+        self.run.write_state_now()
+
+    def _place(self) -> tuple[Checkpoint | None, tuple[int, ...]]:
+        """Where the read goes on: the page of the first product not gone, or after the last."""
+        if self._queue:
+            index = self._queue[0].checkpoint
+            return self.checkpoints[index], tuple(self._sent_on.get(index, ()))
+        if self.reader is None:
+            return None, ()
+        return self.reader.where(), ()
+
+    def done(self, cost: tuple[str, int] | None) -> None:
+        """The read is finished and every product went: the partition's new state."""
+        bookmark = None if self.committed else t.cast("ArrivalScan", self.scan).next_bookmark()
+        finish_partition(
+            self.entry,
+            bookmark,
+            cost=cost,
+            snapshot_at=self.snapshot_at if self.everything else None,
+        )
+        self.run.write_state_now()
+
+
+def key_of(context: t.Mapping[str, t.Any]) -> tuple[str, int]:
+    """A unit's partition (its context less the read)."""
+    return context_key(context)
+
+
+__all__ = ["HEAD", "REST", "TOP", "WHOLE", "PartitionRead", "ReadSource", "key_of"]
