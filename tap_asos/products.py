@@ -248,7 +248,12 @@ class Products(AsosStream):
             self._partition_done(context, lambda: None)
             return
         bookmark = Bookmark.from_state(state)
-        scan = ArrivalScan(bookmark, self.tap_runtime.run_started_at, everything=self.full_table)
+        scan = ArrivalScan(
+            bookmark,
+            self.tap_runtime.run_started_at,
+            everything=self.full_table,
+            regains=context["categoryId"] in self.new_in_lists.get(str(context["store"]), ()),
+        )
         limits = Limits(max_offset=self._max_offset, max_records=self._max_records)
         reader = ListingReader(self, dict(context), scan, limits)
         store = str(context["store"])
