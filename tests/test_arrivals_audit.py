@@ -7,12 +7,16 @@ whole and counts what entered a leaf since the last snapshot that no feed lists
 
 from __future__ import annotations
 
+import contextlib
 from datetime import timedelta
+from types import SimpleNamespace
 
-from hypothesis import example, given, settings
+import pytest
+from hypothesis import Phase, example, given, seed, settings
 from hypothesis import strategies as st
 
 from tap_asos.arrivals import Bookmark
+from tests import conftest
 from tests.test_arrivals import (
     EPOCH,
     INITIAL,
@@ -50,7 +54,8 @@ PAIR_BACK_ABOVE_A_MISS = [
 
 
 # New histories each run: a failure prints its history ("Falsifying example") and how to
-# replay it (@reproduce_failure); the histories it found are kept as examples.
+# replay it (--hypothesis-seed, tests/conftest.py; @reproduce_failure); the histories it
+# found are kept as examples.
 @settings(max_examples=200, deadline=None, print_blob=True)
 @given(INITIAL, WEEKS, st.integers(1, 5), st.booleans())
 @example(initial=[], weeks=PAIR_BACK_ABOVE_A_MISS, page_size=1, facet=True)
@@ -265,3 +270,29 @@ def test_what_follows_a_pair_shows_it_came_back_in_stock() -> None:
 
 def listed_now(leaves: list[Listing]) -> set[int]:
     return {i for leaf in leaves for i in leaf.listed_day}
+
+
+def test_a_failing_property_test_names_the_seed_that_replays_it() -> None:
+    """The failure report of a property test says ``--hypothesis-seed=N``; N draws the same."""
+    drawn: list[int] = []
+
+    @settings(database=None, max_examples=10, phases=[Phase.generate])
+    @given(st.integers())
+    def draws(value: int) -> None:
+        drawn.append(value)
+        assert len(drawn) < 5
+
+    with pytest.raises(AssertionError):
+        draws()
+    generated = draws._hypothesis_internal_use_generated_seed  # type: ignore[attr-defined]
+    report = SimpleNamespace(when="call", failed=True, sections=[])
+    hook = conftest.pytest_runtest_makereport(SimpleNamespace(obj=draws, nodeid="t.py::draws"))
+    next(hook)
+    with contextlib.suppress(StopIteration):
+        hook.send(SimpleNamespace(get_result=lambda: report))
+    replay = f"Replay: pytest 't.py::draws' --hypothesis-seed={generated}"
+    assert report.sections == [("hypothesis seed", replay)]
+    first, drawn[:] = drawn[:5], []
+    with pytest.raises(AssertionError):
+        seed(generated)(draws)()  # as --hypothesis-seed does for every test
+    assert drawn[:5] == first
