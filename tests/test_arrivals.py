@@ -506,7 +506,31 @@ def test_a_new_in_list_may_regain_a_product_in_its_old_block_and_still_stops() -
     listing.day = 1
     listing.listed_day[6] = -1
     now = EPOCH + timedelta(days=1)
-    emitted, new_in, _ = run_scan(listing, mark, now, 3, facet=True, regains=True)
-    assert (emitted, new_in.stopped_by) == ({9, 1, 2}, "anchor")
-    emitted, leaf, _ = run_scan(listing, mark, now, 3, facet=True)
-    assert leaf.stopped_by != "anchor"  # read down to the band of its last run
+    for page_size in (3, 48):  # 6, 7, 8 below the pair: more than the 2 it held beyond 5
+        emitted, new_in, _ = run_scan(listing, mark, now, page_size, facet=True, regains=True)
+        assert (emitted, new_in.stopped_by) == ({9, 1, 2}, "anchor")
+        emitted, leaf, _ = run_scan(listing, mark, now, page_size, facet=True)
+        assert leaf.stopped_by != "anchor"  # read down to the band of its last run
+
+
+def test_an_anchor_below_a_product_that_is_not_one_shows_the_pair_came_back() -> None:
+    # Monday's run sees [9 | 1, 2, 3, 4, 5, 6, 7]; later on Monday 6 and 7 sell out, 1 and
+    # 2 sell out and come back, and 10 arrives: on Tuesday [1, 2, 9, 10 | 3, 4, 5].  Below
+    # a real pair 1, 2 could come 3, 4, 5 and two more, but no anchor after another product.
+    listing = Listing(day=0, listed_day={9: 0, **dict.fromkeys(range(1, 8), -1)})
+    _, first, _ = run_scan(listing, Bookmark(), EPOCH, 48, facet=True)
+    mark = first.next_bookmark()
+    for product_id in (6, 7):
+        listing.leave(product_id)
+    for product_id in (1, 2):
+        listing.leave(product_id)
+        listing.come_back(product_id)
+    listing.arrive(10)
+    listing.day = 1
+    assert listing.order() == [1, 2, 9, 10, 3, 4, 5]
+    now = EPOCH + timedelta(days=1)
+    emitted, scan, _ = run_scan(listing, mark, now, 48, facet=True)
+    assert {1, 2, 9, 10} <= emitted
+    assert scan.stopped_by == "anchor"  # at 3, 4
+    _, audit, _ = run_scan(listing, mark, now, 2, facet=True, everything=True)
+    assert audit.arrivals() == [1, 2, 9, 10]
