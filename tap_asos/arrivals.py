@@ -349,8 +349,9 @@ class ArrivalScan:
         frozen = self.bookmark.frozen
         if frozen is not None:
             # Starting here, it would be all the rest of the listing, without the anchors
-            # before the second in the old order (but the first) and those read above
-            # (where it may regain products, an anchor above may be one that moved down).
+            # before the second in the old order (but the first) and those read above.  A
+            # New-in list may hold more than then: the stop may slip to a lower pair there
+            # (the anchors above counted as restocks), so those are not counted.
             outside = 0
             if not self.regains:
                 outside = sum(
