@@ -42,10 +42,10 @@ from __future__ import annotations
 import typing as t
 from dataclasses import dataclass, field
 
-from tap_asos.bookmark import Bookmark, ScanState
+from tap_asos.bookmark import Bookmark, ScanState, pack_in_order, unpack_in_order
 
 if t.TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Collection, Iterable, Sequence
     from datetime import datetime
 
 Record = dict[str, t.Any]
@@ -90,6 +90,17 @@ def band_limit(bands: dict[str, int] | None, since: datetime | None, now: dateti
     return None
 
 
+def band_floor(bands: dict[str, int] | None, since: datetime | None, now: datetime) -> int:
+    """How many products lead a listing that were surely listed on ``since``'s day or later.
+
+    They lie above every block older than that day: 0 when the bands cannot tell.
+    """
+    if bands is None or since is None:
+        return 0
+    surely = (now.date() - since.date()).days + 1 - DAY_MARGIN
+    return max((bands[value] for value, days in BANDS if days <= surely), default=0)
+
+
 @dataclass
 class ScanCounts:
     """What one partition's scan saw, for the run summary."""
@@ -110,15 +121,23 @@ class ArrivalScan:
     the partition is finished, and :attr:`counts`.  ``everything=True`` (a snapshot,
     or a listing read by facet slices) emits every product and never stops early.
 
-    The stop is two anchors of the bookmark, adjacent and in their order, beyond the
-    head block and no higher than the frozen part can have moved up (``itemCount`` now
-    less the frozen part's size then: it only loses products).  One restocked anchor,
-    back in a newer block, never matches that, and is emitted.
+    The stop is two anchors of the bookmark, adjacent and in their order, that may be
+    where the frozen part starts now (:meth:`_pair_holds`): below the head block and
+    every band surely listed since the last run's day, no higher than the frozen part
+    can have moved up (it only loses products), and followed, as far as the page read
+    shows, by what can follow them in the frozen part.  One restocked anchor, back in a
+    newer block, never matches that, and is emitted; two restocked together may.  A
+    snapshot's audit finds the last run's pair by the same rule, checked against the
+    whole listing.  ``regains``: a New-in list, whose frozen part may also gain products.
     """
 
     bookmark: Bookmark
     now: datetime
     everything: bool = False
+    # A New-in list: there a product back in stock may return to its old day block (a
+    # restock does not move it up, as in the sandbox), so the frozen part may gain
+    # products, and the stop assumes only that its anchors keep their order.
+    regains: bool = False
     done: bool = False
     stopped_by: str = ""  # "anchor", "band", or "" (read to the end)
     stop_anchor: int | None = None  # the first of the pair it stopped at (emitted)
@@ -126,20 +145,21 @@ class ArrivalScan:
     _position: int = 0
     _item_count: int = 0
     _head_end: int | None = None  # first position past the head (Today) block
-    _lowest_stop: int = 0  # the frozen part cannot start above this position now
+    _floor: int = 0  # what the bands say was listed on the last run's day or later
     _limit: int | None = None
     _bands: dict[str, int] | None = None
     _previous_id: int | None = None
     # An anchor awaiting its pair: (index in the bookmark, position, product).
     _candidate: tuple[int, int, Record] | None = None
-    _anchor_met: int | None = None  # index of the anchor the scan stopped at
+    _anchors_read: set[int] = field(default_factory=set)  # the bookmark's, read so far
+    _page: Sequence[Record] = ()  # the page being read, and where in it
+    _page_index: int = 0
     _next_anchors: list[int] = field(default_factory=list)
     # Sent to the child streams, with their positions, while they may lie in the head.
     _sent: list[tuple[int, int]] = field(default_factory=list)
-    # A snapshot's audit (``everything``): what lies above the last run's anchor pair.
-    _above: list[tuple[int, int]] = field(default_factory=list)
-    _pair_at: int | None = None  # position of the pair's first anchor, once met
-    _audit_candidate: tuple[int, int] | None = None  # (anchor index, position)
+    # A snapshot's audit (``everything``): every id read, in order; the last run's pair.
+    _read: list[int] = field(default_factory=list)
+    _pair_at: int | None = None  # position of the pair's first anchor, once found
     _resumed: bool = False  # went on from a suspended read (its first page was read then)
 
     def feed(self, products: Sequence[Record], payload: dict[str, t.Any]) -> list[Item]:
@@ -147,9 +167,11 @@ class ArrivalScan:
         if self._position == 0 and not self._resumed:
             self._first_page(payload)
         emit: list[Item] = []
-        for product in products:
+        self._page = products
+        for index, product in enumerate(products):
             position = self._position
             self._position += 1
+            self._page_index = index
             emit += self._take(position, product)
         return emit
 
@@ -180,37 +202,38 @@ class ArrivalScan:
         return ScanState(
             bookmark=self.bookmark,
             everything=self.everything,
+            regains=self.regains,
             position=self._position,
             item_count=self._item_count,
             head_end=head_end,
-            lowest_stop=self._lowest_stop,
+            floor=self._floor,
             limit=self._limit,
             bands=self._bands,
             previous_id=self._previous_id,
+            anchors_read=tuple(sorted(self._anchors_read)),
             next_anchors=tuple(self._next_anchors),
             sent=tuple(sent),
-            above=tuple(self._above),
+            read=pack_in_order(self._read),
             pair_at=self._pair_at,
-            audit_candidate=self._audit_candidate,
         )
 
     @classmethod
     def resumed(cls, state: ScanState, now: datetime) -> ArrivalScan:
         """A scan that goes on where :meth:`suspend` left it (``now``: the read's start)."""
-        scan = cls(state.bookmark, now, everything=state.everything)
+        scan = cls(state.bookmark, now, everything=state.everything, regains=state.regains)
         scan._resumed = True
         scan._position = state.position
         scan._item_count = state.item_count
         scan._head_end = state.head_end
-        scan._lowest_stop = state.lowest_stop
+        scan._floor = state.floor
         scan._limit = state.limit
         scan._bands = state.bands
         scan._previous_id = state.previous_id
+        scan._anchors_read = set(state.anchors_read)
         scan._next_anchors = list(state.next_anchors)
         scan._sent = [(-1, i) for i in state.sent]  # in the head block: before any position
-        scan._above = list(state.above)
+        scan._read = unpack_in_order(state.read)
         scan._pair_at = state.pair_at
-        scan._audit_candidate = state.audit_candidate
         return scan
 
     def sends_to_children(self, product_id: int) -> bool:
@@ -272,6 +295,8 @@ class ArrivalScan:
             return None  # no earlier run to compare with
         # What the last run read in its own Today block is read again: not an arrival.
         seen = self.bookmark.fetched
+        if self._pair_at is None:
+            self._pair_at = self._audited_pair()
         if self._pair_at is not None:
             end = self._pair_at
         elif not self.bookmark.anchors and self.bookmark.frozen == 0:
@@ -281,15 +306,14 @@ class ArrivalScan:
             if limit is None:
                 return None
             end = limit
-        return [i for position, i in self._above if position < end and i not in seen]
+        return [i for i in self._read[:end] if i not in seen]
 
     def _first_page(self, payload: dict[str, t.Any]) -> None:
         self._item_count = int(payload.get("itemCount") or 0)
         self._bands = band_counts(payload)
         if self._bands is not None:
             self._head_end = self._bands["1"]
-        if self.bookmark.frozen is not None:
-            self._lowest_stop = self._item_count - self.bookmark.frozen
+        self._floor = band_floor(self._bands, self.bookmark.checked_at, self.now)
         if not self.everything:
             self._limit = band_limit(self._bands, self.bookmark.checked_at, self.now)
 
@@ -306,25 +330,32 @@ class ArrivalScan:
         if beyond_head and len(self._next_anchors) < ANCHORS:
             self._next_anchors.append(product_id)
         if self.done:
-            self._check_anchor_order(product_id)
             return []
         if self.everything:
-            self._audit(position, product_id, beyond_head=beyond_head)
+            if self.bookmark.checked_at is not None:
+                self._read.append(product_id)  # the audit needs the whole listing
             return [self._emitted(position, product)]
         held, self._candidate = self._candidate, None
         emit = [self._emitted(held[1], held[2])] if held else []
         anchors = self.bookmark.anchors
-        if product_id in anchors and beyond_head and position >= self._lowest_stop:
+        if product_id in anchors and beyond_head:
             index = anchors.index(product_id)
-            if held and held[0] < index and held[1] == position - 1:
+            after = (int(p["id"]) for p in self._page[self._page_index + 1 :])
+            if (
+                held
+                and held[1] == position - 1
+                and self._pair_holds(held[0], index, held[1], self._anchors_read, after)
+            ):
                 self._stop("anchor")
-                self._anchor_met = index
                 # The frozen part starts at the held anchor, or that one came back in
                 # stock right above it (the two look the same): emit it all the same.
                 self.stop_anchor = held[2]["id"]
                 return emit
+            self._anchors_read.add(product_id)
             self._candidate = (index, position, product)
             return emit
+        if product_id in anchors:
+            self._anchors_read.add(product_id)
         # Not a stop: a new product, or an anchor back on top (restocked), above the
         # frozen part.
         if product_id not in anchors and self._limit is not None and position >= self._limit:
@@ -332,22 +363,79 @@ class ArrivalScan:
             return emit
         return [*emit, self._emitted(position, product)]
 
-    def _audit(self, position: int, product_id: int, *, beyond_head: bool) -> None:
-        """Everything is emitted; note what lies above the anchor pair.
+    def _audited_pair(self) -> int | None:
+        """A snapshot: the position of the last run's anchor pair in the listing read.
 
-        The pair is found by the same rule as :meth:`_take`'s stop, without stopping.
+        The first pair by :meth:`_take`'s rule, checked against everything below it.
         """
-        anchors = self.bookmark.anchors
-        if self._pair_at is not None or self.bookmark.checked_at is None:
-            return
-        held, self._audit_candidate = self._audit_candidate, None
-        if product_id in anchors and beyond_head and position >= self._lowest_stop:
-            index = anchors.index(product_id)
-            if held and held[0] < index and held[1] == position - 1:
-                self._pair_at = held[1]
-                return
-            self._audit_candidate = (index, position)
-        self._above.append((position, product_id))
+        anchors, head_end, read = self.bookmark.anchors, self._head_end, self._read
+        if head_end is None:
+            return None
+        index = {a: k for k, a in enumerate(anchors)}
+        above: set[int] = set()
+        for position, product_id in enumerate(read[:-1]):
+            first, second = index.get(product_id), index.get(read[position + 1])
+            if (
+                position >= head_end
+                and first is not None
+                and second is not None
+                and self._pair_holds(first, second, position, above, read[position + 2 :])
+            ):
+                return position
+            if first is not None:
+                above.add(product_id)
+        return None
+
+    def _pair_holds(
+        self, first: int, second: int, position: int, above: Collection[int], after: Iterable[int]
+    ) -> bool:
+        """Whether the frozen part may start at the anchors ``first``, ``second`` now.
+
+        Indexes in the bookmark, read at ``position`` and the next, below the head
+        block; ``above``: the bookmark's anchors read higher up, ``after``: what was read
+        below them.  False is proof: the two (or the second) came back in stock.
+        """
+        if first >= second:
+            return False  # out of their old order: one of them came back in stock
+        if position < self._floor:
+            return False  # in a band surely listed since the last run's day: back in stock
+        frozen = self.bookmark.frozen
+        if frozen is not None:
+            # Starting here, it would be all the rest of the listing, without the anchors
+            # before the second in the old order (but the first) and those read above.  A
+            # New-in list may hold more than then: the stop may slip to a lower pair there
+            # (the anchors above counted as restocks), so those are not counted.
+            outside = 0
+            if not self.regains:
+                outside = sum(
+                    1
+                    for k, anchor in enumerate(self.bookmark.anchors)
+                    if k not in (first, second) and (k < second or anchor in above)
+                )
+            if position < self._item_count - frozen + outside:
+                return False
+        return self._could_follow(second, after)
+
+    def _could_follow(self, second: int, after: Iterable[int]) -> bool:
+        """Whether ``after`` could follow the anchor ``second`` in the frozen part.
+
+        Later anchors in their old order, then no more other products than the frozen
+        part held after its anchors (where it may regain products: any, anywhere).
+        """
+        anchors, frozen = self.bookmark.anchors, self.bookmark.frozen
+        spare = None if frozen is None or self.regains else frozen - len(anchors)
+        last, others = second, 0
+        for product_id in after:
+            if product_id in anchors:
+                k = anchors.index(product_id)
+                if k <= last or (others and not self.regains):
+                    return False
+                last = k
+            else:
+                others += 1
+                if spare is not None and others > spare:
+                    return False
+        return True
 
     def _emitted(self, position: int, product: Record) -> Item:
         head_end = self._head_end
@@ -374,10 +462,3 @@ class ArrivalScan:
         assert self._bands is not None  # noqa: S101 - callers check
         today, yesterday = self._bands["1"], self._bands["2"]
         return 0 < position < today or today < position < yesterday
-
-    def _check_anchor_order(self, product_id: int) -> None:
-        """After the stop: an earlier anchor further down means the frozen part moved."""
-        anchors = self.bookmark.anchors
-        met = self._anchor_met
-        if met is not None and product_id in anchors and anchors.index(product_id) < met:
-            self.counts.order_breaks += 1

@@ -74,6 +74,38 @@ def unpack_ids(text: str) -> frozenset[int]:
     return frozenset(ids)
 
 
+def pack_in_order(ids: t.Sequence[int]) -> str:
+    """A list of product ids, in its order, as a short string (zigzag deltas, compressed)."""
+    out = bytearray()
+    last = 0
+    for value in ids:
+        delta, last = value - last, value
+        zigzag = (delta << 1) ^ (delta >> 63)
+        while True:
+            byte, zigzag = zigzag & 0x7F, zigzag >> 7
+            out.append(byte | (0x80 if zigzag else 0))
+            if not zigzag:
+                break
+    return base64.b64encode(zlib.compress(bytes(out), 9)).decode("ascii") if ids else ""
+
+
+def unpack_in_order(text: str) -> list[int]:
+    """The ids :func:`pack_in_order` packed, in their order."""
+    if not text:
+        return []
+    data = zlib.decompress(base64.b64decode(text.encode("ascii"), validate=True))
+    ids: list[int] = []
+    value = shift = last = 0
+    for byte in data:
+        value |= (byte & 0x7F) << shift
+        shift += 7
+        if not byte & 0x80:
+            last += (value >> 1) ^ -(value & 1)
+            ids.append(last)
+            value = shift = 0
+    return ids
+
+
 @dataclass(frozen=True)
 class Cursor:
     """Where a suspended read resumes in one listing (or facet slice).
@@ -115,18 +147,19 @@ class ScanState:
 
     bookmark: Bookmark
     everything: bool = False
+    regains: bool = False
     position: int = 0
     item_count: int = 0
     head_end: int | None = None
-    lowest_stop: int = 0
+    floor: int = 0
     limit: int | None = None
     bands: dict[str, int] | None = None
     previous_id: int | None = None
+    anchors_read: tuple[int, ...] = ()
     next_anchors: tuple[int, ...] = ()
     sent: tuple[int, ...] = ()  # ids sent to the children from the head block
-    above: tuple[tuple[int, int], ...] = ()  # a snapshot's audit: (position, id) read
+    read: str = ""  # a snapshot's audit: every id read, in order (pack_in_order)
     pair_at: int | None = None
-    audit_candidate: tuple[int, int] | None = None
 
 
 @dataclass(frozen=True)

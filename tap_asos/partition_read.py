@@ -76,6 +76,9 @@ class ReadSource(t.Protocol):
     def write_state_now(self) -> None:
         """Write a STATE soon (at most every few seconds)."""
 
+    def regains(self, context: t.Mapping[str, t.Any]) -> bool:
+        """Whether a partition is a New-in list (its frozen part may regain products)."""
+
 
 @dataclass
 class _Product:
@@ -178,7 +181,12 @@ class PartitionRead:
             self._skip_children = frozenset(self.backlog.sent)
             scan = ArrivalScan.resumed(self.backlog.scan, self.started_at)
             return self._new_reader(scan, limits, self.backlog.frames, self.backlog.emitted)
-        scan = ArrivalScan(self.partition.bookmark, self.now, everything=self.everything)
+        scan = ArrivalScan(
+            self.partition.bookmark,
+            self.now,
+            everything=self.everything,
+            regains=self.run.regains(self.context),
+        )
         if kind not in {TOP, HEAD, WHOLE}:
             msg = f"unknown read {kind!r}"
             raise ValueError(msg)

@@ -146,6 +146,16 @@ class Products(AsosStream):
         self._listings[store.store] = listings
         return listings
 
+    def regains(self, context: t.Mapping[str, t.Any]) -> bool:
+        """Whether a partition is a New-in list: a restocked product may return to its old
+        day block there, so its frozen part may gain products (see ArrivalScan).
+
+        Stores given by ``category_ids`` have no tree read: the strict rule, which can
+        only cost extra reads there.
+        """
+        listings = self._listings.get(str(context.get("store")))
+        return listings is not None and context.get("categoryId") in listings.new_in_lists
+
     def is_feed(self, context: t.Mapping[str, t.Any]) -> bool:
         """Whether a partition is one of its store's arrival feeds."""
         listings = self._listings.get(str(context.get("store")))

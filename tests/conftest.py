@@ -20,7 +20,7 @@ from tests.gateway import Gateway, Rule
 from tests.helpers import meltano_env, once, run_dir, run_meltano
 
 if t.TYPE_CHECKING:
-    from collections.abc import Callable, Iterator
+    from collections.abc import Callable, Generator, Iterator
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -53,6 +53,21 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         )
         if module in SERVER_MODULES or SERVER_FIXTURES & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.server)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item) -> Generator[None, t.Any, None]:
+    """A failed property test says how to replay what it drew: the seed of its histories.
+
+    Hypothesis prints the failing example, and ``@reproduce_failure`` where
+    ``print_blob``; the seed it names only for a flaky failure, so it is added here.
+    """
+    outcome = yield
+    report = outcome.get_result()
+    seed = getattr(getattr(item, "obj", None), "_hypothesis_internal_use_generated_seed", None)
+    if report.when == "call" and report.failed and seed is not None:
+        replay = f"Replay: pytest '{item.nodeid}' --hypothesis-seed={seed}"
+        report.sections.append(("hypothesis seed", replay))
 
 
 # Small enough for a fast suite, large enough for several pages per category.
