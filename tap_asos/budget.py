@@ -89,8 +89,7 @@ def _known_cost(
         if last is None:
             return None
         cost += last
-    backlog = partition.backlog_of(products.cost_key)
-    if REST in kinds and backlog is not None:
+    for backlog in partition.backlogs_of(products.cost_key) if REST in kinds else ():
         rest = estimate_backlog(partition, backlog, products.settings)
         per_product, per_batch = products.child_costs
         cost += rest.pages + per_product * rest.products

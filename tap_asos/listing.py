@@ -307,7 +307,11 @@ class ListingReader:
 
     def _paginator(self, depth: int, start: int, scan: ArrivalScan) -> ListingPaginator:
         paginator = self.source.get_new_paginator(start)
-        paginator.stop = lambda: scan.done or self._suspend_now(scan)
+        cap = self.limits.max_offset
+        # At the cap a listing goes on by its slices, planned first: no suspending there.
+        paginator.stop = lambda: (
+            scan.done or (not (cap and paginator.next_offset >= cap) and self._suspend_now(scan))
+        )
         if depth == 0 and self.limits.max_records:
             # The partition's cap counts what it emitted, not offsets.
             paginator.max_records = start + max(1, self.limits.max_records - self._emitted)

@@ -96,6 +96,7 @@ class ListingPaginator(OffsetPaginator):
         self.max_records = max_records
         self.max_offset = max_offset
         self.capped = False
+        self.next_offset = start  # where the page after the last one read starts
         self.first_payload: dict[str, t.Any] | None = None
         # Set by the reader of a resumed listing whose first page shows the resume point
         # elsewhere: paging ends here, and the reader starts again at that offset.
@@ -109,15 +110,17 @@ class ListingPaginator(OffsetPaginator):
         products = payload.get("products") or []
         if self.restart_at is not None or not products:
             return False
-        next_offset = self.current_value + len(products)
+        next_offset = self.next_offset = self.current_value + len(products)
         if self.max_records and next_offset >= self.max_records:
             return False
+        # Asked only when another page of this listing would follow.
         more = next_offset < int(payload.get("itemCount") or 0)
-        if more and self.max_offset and next_offset >= self.max_offset:
+        if not more or (self.stop is not None and self.stop()):
+            return False
+        if self.max_offset and next_offset >= self.max_offset:
             self.capped = True
             return False
-        # Asked only when another page of this listing would follow.
-        return more and not (self.stop is not None and self.stop())
+        return True
 
     @override
     def get_next(self, response: requests.Response) -> int | None:

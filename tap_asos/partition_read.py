@@ -26,9 +26,12 @@ from tap_asos.bookmark import Backlog
 from tap_asos.listing import Checkpoint, Limits, ListingReader
 from tap_asos.partitions import HEAD, REST, TOP, WHOLE
 from tap_asos.state import (
+    PartitionState,
+    bookmark_is_older,
     commit_bookmark,
     context_key,
     context_of,
+    drop_backlog,
     finish_partition,
     suspend,
 )
@@ -42,7 +45,6 @@ if t.TYPE_CHECKING:
     from tap_asos.listing import ListingSource
     from tap_asos.runtime import RunStats
     from tap_asos.settings import Settings
-    from tap_asos.state import PartitionState
 
 Record = dict[str, t.Any]
 
@@ -90,10 +92,11 @@ class _Product:
 
 
 class PartitionRead:
-    """A partition's read in this run: its units, what went to the children, its state.
+    """One read of a partition: a fresh one (from the top) or a suspended one, resumed.
 
     ``entry`` is the partition's state as the SDK keeps it (changed in place);
-    ``partition`` is it, typed, as the run started.
+    ``partition`` is it, typed, as the run started; ``backlog``: the suspended read
+    this one resumes (None: a fresh read, from the top).
     """
 
     def __init__(  # noqa: PLR0913 - what a partition's read starts from
@@ -105,17 +108,17 @@ class PartitionRead:
         now: datetime,
         everything: bool,
         snapshot_at: str | None,
+        backlog: Backlog | None = None,
     ) -> None:
-        """Nothing is read until :meth:`unit`."""
+        """Nothing is read until :meth:`records`."""
         self.run = run
         self.entry = entry
         self.partition = partition
         self.context = context_of(partition.store, partition.category_id)
-        self.now = now
         self.everything = everything
         self.snapshot_at = snapshot_at
-        backlog = partition.backlog_of(run.cost_key)
         self.backlog = backlog
+        self.now = now
         self.started_at = backlog.started_at if backlog is not None else now
         self.committed = backlog.committed if backlog is not None else False
         self.checkpoints: list[Checkpoint] = []
@@ -123,22 +126,27 @@ class PartitionRead:
         self.scan: ArrivalScan | None = None
         self.finished = False  # read to its stop; the state moves once its children went
         self.active = False  # a unit is reading
-        self.resumed = False  # this run went on from an earlier run's backlog
-        self._queue: deque[_Product] = deque()  # emitted, not all gone yet (in order)
-        self._sent_on: dict[int, list[int]] = {}  # checkpoint -> ids of it that went
-        self._skip_children: frozenset[int] = frozenset()
-        self._commit_at: int | None = None  # the checkpoint the anchors were complete at
         self.pages = 0  # listing pages this run read for it
         self.children = 0  # products it sent to the children this run
-        self._cursor_checkpoint: int | None = None
+        self._queue: deque[_Product] = deque()  # emitted, not all gone yet (in order)
+        self._sent_on: dict[int, list[int]] = {}  # checkpoint -> ids of it that went
+        self._went_before = frozenset(backlog.sent) if backlog is not None else frozenset()
+        self._commit_at: int | None = None  # the checkpoint the anchors were complete at
 
-    # --- the units -----------------------------------------------------------------
+    @property
+    def resumed(self) -> bool:
+        """Whether this read goes on from an earlier run's backlog."""
+        return self.backlog is not None
 
-    def unit(self, kind: str) -> Iterator[tuple[Record, Callable[[], None], bool]]:
-        """Read one unit; yield each record, what to do once it went, and whether it goes.
+    # --- reading -------------------------------------------------------------------
 
-        The caller sends the product to the children (or calls the callback at once when
-        none are selected) before asking for the next record.
+    def records(self, kind: str) -> Iterator[tuple[Record, Callable[[], None], bool]]:
+        """Read (on); yield each record, what to do once it went, and whether it goes.
+
+        ``kind``: ``top``, ``head`` or ``whole`` start a fresh read from the top;
+        ``rest`` goes on with a resumed read, or with this run's head read.  The caller
+        sends the product to the children (or calls the callback at once when none are
+        selected) before asking for the next record.
         """
         if self.finished or (kind == REST and self.reader is None and self.backlog is None):
             return  # read to its end already (a head read that needed no more)
@@ -149,11 +157,13 @@ class PartitionRead:
         try:
             for record, index in reader.records():
                 product_id = int(record["id"])
-                if scan.everything:
-                    # Noted children selected or not, so the next snapshot's audit does
-                    # not count this snapshot's head block.
-                    scan.note_sent(record.get("position"), product_id)
-                goes = scan.sends_to_children(product_id) and product_id not in self._skip_children
+                position = record.get("position")
+                went = product_id in self._went_before
+                if scan.everything or went:
+                    # Noted children selected or not (a snapshot's audit must not count
+                    # its head block), or as it went in an earlier run.
+                    scan.note_sent(position, product_id)
+                goes = scan.sends_to_children(product_id) and not went
                 product = _Product(product_id, index)
                 self._queue.append(product)
                 if self._commit_at is None and scan.anchors_complete and not self.committed:
@@ -177,19 +187,17 @@ class PartitionRead:
             scan = ArrivalScan.resumed(place.scan, self.started_at)
             return self._new_reader(scan, limits, place.frames, place.emitted)
         if kind == REST and self.backlog is not None:
-            self.resumed = True
-            self._skip_children = frozenset(self.backlog.sent)
             scan = ArrivalScan.resumed(self.backlog.scan, self.started_at)
             return self._new_reader(scan, limits, self.backlog.frames, self.backlog.emitted)
+        if kind not in {TOP, HEAD, WHOLE}:
+            msg = f"unknown read {kind!r}"
+            raise ValueError(msg)
         scan = ArrivalScan(
             self.partition.bookmark,
             self.now,
             everything=self.everything,
             regains=self.run.regains(self.context),
         )
-        if kind not in {TOP, HEAD, WHOLE}:
-            msg = f"unknown read {kind!r}"
-            raise ValueError(msg)
         reader = self._new_reader(scan, limits, (), 0)
         if kind == HEAD:
             # A daily partition's first read: once its new anchors are read, the rest can
@@ -228,26 +236,41 @@ class PartitionRead:
         """Keep the new bookmark once everything above its anchors went to the children.
 
         Only with the backlog of the rest beside it (a state with a bookmark and no
-        backlog says the partition is done); a finished read's moves in :meth:`done`.
+        backlog says the partition is done); a read that is all gone moves its state in
+        :meth:`done`.  A resumed read keeps no bookmark older than the partition's.
         """
-        if self.committed or self.finished or self._commit_at is None or self.scan is None:
+        if self.committed or self._commit_at is None or self.scan is None:
+            return
+        if self.finished and not self._queue:
             return
         first = self._queue[0].checkpoint if self._queue else None
         if first is not None and first <= self._commit_at:
             return
-        commit_bookmark(self.entry, self.scan.next_bookmark())
+        if self._newest():
+            commit_bookmark(self.entry, self.scan.next_bookmark())
         self.committed = True
         self._keep()
 
-    def pending(self) -> bool:
-        """Whether products of this read wait for their children."""
-        return bool(self._queue)
+    def backlogs_left(self) -> bool:
+        """Whether the partition keeps suspended reads of this run's mode."""
+        return bool(PartitionState.from_entry(self.entry).backlogs_of(self.run.cost_key))
+
+    def _newest(self) -> bool:
+        """Whether this read's bookmark would be the partition's newest.
+
+        A fresh read's is; a resumed one's only if no read since kept one.
+        """
+        return not self.resumed or bookmark_is_older(self.entry, self.started_at)
 
     # --- the state -----------------------------------------------------------------
 
     def _keep(self) -> None:
-        """Write where the read stands (unless finished: :meth:`done` moves the state)."""
-        if self.finished:
+        """Write where the read stands (once all went, :meth:`done` moves the state).
+
+        A read to its end whose last products wait for the children is kept as well:
+        if the run ends first (its budget), the next one goes on from them.
+        """
+        if self.finished and not self._queue:
             return
         place, sent = self._place()
         if place is None:
@@ -276,7 +299,10 @@ class PartitionRead:
 
     def done(self, cost: tuple[str, int] | None) -> None:
         """The read is finished and every product went: the partition's new state."""
-        bookmark = None if self.committed else t.cast("ArrivalScan", self.scan).next_bookmark()
+        bookmark = None
+        if not self.committed and self._newest():
+            bookmark = t.cast("ArrivalScan", self.scan).next_bookmark()
+        drop_backlog(self.entry, self.started_at, self.run.cost_key)
         finish_partition(
             self.entry,
             bookmark,

@@ -84,7 +84,8 @@ def partitions(
     """The run's units (partition contexts, each with its ``read``), in the order it reads them.
 
     A snapshot reads each partition whole (resuming a read its budget stopped), the feeds
-    first.  An incremental run reads first what is new, then what is left of earlier reads:
+    first.  An incremental run reads the feeds' units first, then the other partitions',
+    in this order each:
 
     1. the daily partitions from the top (the feeds once each has a bookmark; else,
        and with ``read_feeds: false`` or ``category_ids``, every partition): ``top``
@@ -93,7 +94,9 @@ def partitions(
     2. the reads left suspended (``rest``: a budget stopped them, or a head read);
     3. the other partitions never read to their end (``whole``: a first run's leaves).
 
-    So arrivals come first every day, and what a budget leaves moves forward each run.
+    So the day's arrivals come first (the feeds' top reads), the feeds' own first read
+    next (until it is done, a day's arrivals may lie in its backlog), and what a budget
+    leaves moves forward each run.
     """
     units: list[tuple[tuple[int, int, str], dict[str, t.Any]]] = []
     for listings in stores:
@@ -107,9 +110,10 @@ def partitions(
         daily = feeds if feeds and bookmarked and not configured else set(ids)
         for cid in ids:
             partition = state.partition(context_of(listings.store, cid))
-            backlog = partition.backlog_of(mode)
-            if full_table and backlog is not None and backlog.snapshot_at != state.resumed:
-                backlog = None  # a read of an earlier snapshot: this one reads it whole
+            backlogs = partition.backlogs_of(mode)
+            if full_table:  # a read of an earlier snapshot: this one reads it whole
+                backlogs = tuple(b for b in backlogs if b.snapshot_at == state.resumed)
+            backlog = backlogs[-1] if backlogs else None  # the oldest: the longest waiting
             feed_first = 0 if cid in feeds else 1
             checked = partition.bookmark.checked_at
             when = checked.isoformat() if checked is not None else ""
@@ -120,12 +124,12 @@ def partitions(
                 continue
             head = cid in daily and not partition.finished_once and backlog is None
             if cid in daily and (partition.finished_once or head):
-                units.append(((0, feed_first, when), {**context, READ: TOP if not head else HEAD}))
+                units.append(((feed_first, 0, when), {**context, READ: TOP if not head else HEAD}))
             if backlog is not None or head:  # a head read leaves its rest for this run too
                 started = backlog.started_at.isoformat() if backlog is not None else ""
-                units.append(((1, feed_first, started), {**context, READ: REST}))
+                units.append(((feed_first, 1, started), {**context, READ: REST}))
             elif cid not in daily and not partition.finished_once:
-                units.append(((2, feed_first, when), {**context, READ: WHOLE}))
+                units.append(((feed_first, 2, when), {**context, READ: WHOLE}))
     units.sort(key=lambda unit: unit[0])
     return [context for _key, context in units]
 

@@ -211,12 +211,10 @@ def _partition(
     if products.full_table and state.done_in_snapshot(partition):
         done = PartitionPlan(partition.store, partition.category_id, 0, 0, 0, done=True)
         return done, [(0, 0)] * len(kinds)
-    backlog = partition.backlog_of(products.cost_key)
-    rest = (
-        estimate_backlog(partition, backlog, tap.settings)
-        if backlog is not None and REST in kinds
-        else None
-    )
+    rest = None
+    if REST in kinds:
+        for backlog in partition.backlogs_of(products.cost_key):
+            rest = combine(rest, estimate_backlog(partition, backlog, tap.settings))
     top = None
     if set(kinds) & {TOP, HEAD, WHOLE}:
         first = products.fetch(products.path, products.get_url_params(context, None), context)

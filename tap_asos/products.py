@@ -21,6 +21,7 @@ from tap_asos.pagination import SLICE_FACETS, ListingPaginator, page_limit, pref
 from tap_asos.partition_read import PartitionRead, key_of
 from tap_asos.partitions import (
     READ,
+    REST,
     FeedNotFoundError,
     StoreListings,
     partitions,
@@ -34,6 +35,8 @@ if t.TYPE_CHECKING:
     import requests
     from singer_sdk.helpers.types import Context, Record
 
+    from tap_asos.bookmark import Backlog
+    from tap_asos.state import PartitionState
     from tap_asos.stores import StoreInfo
 
 R = t.TypeVar("R")
@@ -75,7 +78,8 @@ class Products(AsosStream):
         self._listings: dict[str, StoreListings] = {}
         self._trees: dict[tuple[str, str], dict[str, t.Any]] = {}
         self._last_of_store: dict[str, dict[str, t.Any]] = {}
-        self._reads: dict[tuple[str, int], PartitionRead] = {}  # partitions read this run
+        self._reads: dict[tuple[str, int], list[PartitionRead]] = {}  # partitions' reads
+        self._left: dict[tuple[str, int], tuple[Backlog, ...]] = {}
         self._unfinished: set[tuple[str, int]] = set()
         # The product being emitted: id, whether it goes to the children, its position,
         # its read, and what to do once it went (generate_child_contexts runs between two
@@ -147,9 +151,9 @@ class Products(AsosStream):
         return listings
 
     def regains(self, context: t.Mapping[str, t.Any]) -> bool:
-        """Whether a partition is a New-in list: a restocked product may return to its old
-        day block there, so its frozen part may gain products (see ArrivalScan).
+        """Whether a partition is a New-in list (its frozen part may gain products).
 
+        A restocked product may return to its old day block there (see ArrivalScan).
         Stores given by ``category_ids`` have no tree read: the strict rule, which can
         only cost extra reads there.
         """
@@ -255,26 +259,56 @@ class Products(AsosStream):
         state = self.products_state
         snapshot_at = self._snapshot_at()
         key = key_of(context)
-        read = self._reads.get(key)
-        if read is None:
-            partition = state.partition(context)
-            if self.full_table and state.done_in_snapshot(partition):
-                self.log("Skipping %s: done earlier in snapshot %s", context, snapshot_at)
-                self._partition_finished(key)
+        kind = str(context[READ])
+        partition = state.partition(context)
+        if self.full_table and state.done_in_snapshot(partition):
+            self.log("Skipping %s: done earlier in snapshot %s", context, snapshot_at)
+            self._read_done(key)
+            return
+        if key not in self._reads:
+            self._reads[key] = []
+            # The reads earlier runs left (not those this run's reads may leave).
+            self._left[key] = partition.backlogs_of(self.cost_key)
+        reads = self._reads[key]
+        if kind != REST:  # a fresh read, from the top
+            reads.append(self._new_read(context, partition, snapshot_at, None))
+            todo = reads[-1:]
+        else:  # this run's head read, then the reads earlier runs left, newest first
+            todo = [r for r in reads if not r.resumed]
+            for backlog in self._left.pop(key, ()):
+                if self.full_table and backlog.snapshot_at != snapshot_at:
+                    continue  # a read of an earlier snapshot: this one reads it whole
+                reads.append(self._new_read(context, partition, snapshot_at, backlog))
+                todo.append(reads[-1])
+        for read in todo:
+            if not self.listing_open():
                 return
-            read = PartitionRead(
-                self,
-                self.get_context_state(context),
-                partition,
-                now=self.tap_runtime.run_started_at,
-                everything=self.full_table,
-                snapshot_at=snapshot_at if self.full_table else None,
-            )
-            self._reads[key] = read
-        store, category_id = key
+            yield from self._read(context, read, kind)
+
+    def _new_read(
+        self,
+        context: Context,
+        partition: PartitionState,
+        snapshot_at: str,
+        backlog: Backlog | None,
+    ) -> PartitionRead:
+        return PartitionRead(
+            self,
+            self.get_context_state(context),
+            partition,
+            now=self.tap_runtime.run_started_at,
+            everything=self.full_table,
+            snapshot_at=snapshot_at if self.full_table else None,
+            backlog=backlog,
+        )
+
+    def _read(self, context: Context, read: PartitionRead, kind: str) -> Iterator[Record]:
+        """One read's records for this unit; its state moves once its children went."""
+        store, category_id = key_of(context)
+        snapshot_at = read.snapshot_at or self._snapshot_at()
         feed = self.is_feed(context)
         listed = self.audit.listed(store) if feed and self.full_table else None
-        for record, on_sent, goes in read.unit(str(context[READ])):
+        for record, on_sent, goes in read.records(kind):
             record.update(store=store, categoryId=category_id, snapshotAt=snapshot_at)
             if listed is not None:
                 listed.add(int(record["id"]))
@@ -299,17 +333,23 @@ class Products(AsosStream):
 
         def done() -> None:
             read.done(cost)
-            self._partition_finished(key)
+            self._read_done(key_of(context), read)
 
         # The state moves once its products' children ran (their batch may wait for the
         # store's next partitions).
         self.children.after_flush(store, done)
 
-    def _partition_finished(self, key: tuple[str, int]) -> None:
-        """A partition is done in this run; after the last, a snapshot is complete."""
+    def _read_done(self, key: tuple[str, int], read: PartitionRead | None = None) -> None:
+        """A read is done; a partition with no read left is; after the last, a snapshot."""
+        reads = self._reads.get(key, [])
+        if read is not None and read in reads:
+            reads.remove(read)
+        if reads or (read is not None and read.backlogs_left()):
+            return
         self._reads.pop(key, None)
-        self.stats.finish_partition()
-        self._unfinished.discard(key)
+        if key in self._unfinished:
+            self.stats.finish_partition()
+            self._unfinished.discard(key)
         if self.full_table and not self._unfinished:
             self.products_state.close_snapshot()
 

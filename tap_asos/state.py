@@ -12,7 +12,7 @@ holds a state written by each release, and one of each shape below)::
             "anchors": [...], "checked_at": "2026-...", "frozen": 16, "fetched": [...],
             "costs": {"incremental": 1},       # the last steady run's requests, per mode
             "snapshot_at": "2026-...",         # the snapshot that last finished it
-            "backlog": {...},                  # a read a budget stopped: where it stands
+            "backlog": [{...}],                # reads a budget stopped: where each stands
             # and the SDK's own: replication_key, replication_key_value, progress_markers
         }]}}
 
@@ -152,7 +152,10 @@ PARTITION_KEYS: dict[str, KeyType] = {
         "an object of integers (requests per mode)",
     ),
     SNAPSHOT_AT: KeyType(lambda v: isinstance(v, str), "a string"),
-    BACKLOG: KeyType(lambda v: _converts(v, Backlog), "a suspended read as this release writes it"),
+    BACKLOG: KeyType(
+        lambda v: isinstance(v, list) and all(_converts(b, Backlog) for b in v),
+        "an array of suspended reads as this release writes them",
+    ),
     PROGRESS_MARKERS: KeyType(lambda v: isinstance(v, dict), "an object"),
 }
 CONTEXT_KEYS: dict[str, KeyType] = {
@@ -216,26 +219,30 @@ class PartitionState:
     bookmark: Bookmark = field(default_factory=Bookmark)
     costs: Mapping[str, int] = field(default_factory=dict)  # mode -> requests
     snapshot_at: str | None = None  # the snapshot that last finished this partition
-    backlog: Backlog | None = None  # a suspended read
+    backlogs: tuple[Backlog, ...] = ()  # suspended reads, newest first
 
     @classmethod
     def from_entry(cls, entry: Mapping[str, t.Any]) -> PartitionState:
         """Read a partition entry of the SDK's ``partitions`` list."""
         context = entry.get(CONTEXT) or {}
         snapshot_at = entry.get(SNAPSHOT_AT)
-        backlog = entry.get(BACKLOG)
+        backlogs = sorted(
+            (Backlog.from_value(b) for b in entry.get(BACKLOG) or ()),
+            key=lambda b: b.started_at,
+            reverse=True,
+        )
         return cls(
             store=str(context.get(STORE)),
             category_id=int(context.get(CATEGORY_ID) or 0),
             bookmark=bookmark_of(entry),
             costs={str(k): int(v) for k, v in (entry.get(COSTS) or {}).items()},
             snapshot_at=None if snapshot_at is None else str(snapshot_at),
-            backlog=None if backlog is None else Backlog.from_value(backlog),
+            backlogs=tuple(backlogs),
         )
 
-    def backlog_of(self, mode: str) -> Backlog | None:
-        """The suspended read of a run in ``mode``, if any (another mode's is left alone)."""
-        return self.backlog if self.backlog is not None and self.backlog.mode == mode else None
+    def backlogs_of(self, mode: str) -> tuple[Backlog, ...]:
+        """The suspended reads of runs in ``mode``, newest first (another mode's are left)."""
+        return tuple(b for b in self.backlogs if b.mode == mode)
 
     @property
     def finished_once(self) -> bool:
@@ -315,13 +322,13 @@ def finish_partition(
     cost: tuple[str, int] | None = None,
     snapshot_at: str | None = None,
 ) -> None:
-    """A partition was read to its stop: its new bookmark, cost (mode, requests), snapshot.
+    """A read of a partition is finished: its bookmark, cost (mode, requests), snapshot.
 
-    ``bookmark`` None: the read committed it already (see :func:`commit_bookmark`).
+    ``bookmark`` None: kept already (see :func:`commit_bookmark`), or older than the
+    partition's.
     """
     if bookmark is not None:
         write_bookmark(entry, bookmark)
-    entry.pop(BACKLOG, None)
     if cost is not None:
         entry.setdefault(COSTS, {})[cost[0]] = cost[1]
     if snapshot_at is not None:
@@ -342,10 +349,36 @@ def commit_bookmark(entry: MutableMapping[str, t.Any], bookmark: Bookmark) -> No
     write_bookmark(entry, bookmark)
 
 
+def _same_read(value: t.Mapping[str, t.Any], backlog: Backlog) -> bool:
+    return Backlog.from_value(value).started_at == backlog.started_at and (
+        value.get("mode") == backlog.mode
+    )
+
+
 def suspend(entry: MutableMapping[str, t.Any], backlog: Backlog) -> None:
-    """Keep where a stopped read stands: the next run resumes it there."""
-    entry[BACKLOG] = backlog.to_value()
+    """Keep where a stopped read stands (in place of its earlier backlog, if any)."""
+    kept = [b for b in entry.get(BACKLOG) or () if not _same_read(b, backlog)]
+    entry[BACKLOG] = [backlog.to_value(), *kept]
     entry.pop(PROGRESS_MARKERS, None)
+
+
+def drop_backlog(entry: MutableMapping[str, t.Any], started_at: datetime, mode: str) -> None:
+    """A suspended read (or one that would have been) is read to its end: forget it."""
+    kept = [
+        b
+        for b in entry.get(BACKLOG) or ()
+        if not (b.get("mode") == mode and Backlog.from_value(b).started_at == started_at)
+    ]
+    if kept:
+        entry[BACKLOG] = kept
+    else:
+        entry.pop(BACKLOG, None)
+
+
+def bookmark_is_older(entry: Mapping[str, t.Any], started_at: datetime) -> bool:
+    """Whether the partition's bookmark (if any) was taken before ``started_at``."""
+    checked = bookmark_of(entry).checked_at
+    return checked is None or checked < started_at
 
 
 def shape_of(stream_state: Mapping[str, t.Any]) -> int:
