@@ -185,6 +185,9 @@ class ArrivalScan:
         """Whether the next bookmark's anchors are read: the head block and five ids past it."""
         return self._head_end is not None and len(self._next_anchors) >= ANCHORS
 
+    # Where the fifth of the next anchors was read (None: not yet, or in an earlier run).
+    anchors_at: int | None = None
+
     @property
     def position(self) -> int:
         """Products read so far (the next one's position)."""
@@ -221,7 +224,8 @@ class ArrivalScan:
     def resumed(cls, state: ScanState, now: datetime) -> ArrivalScan:
         """A scan that goes on where :meth:`suspend` left it (``now``: the read's start)."""
         scan = cls(state.bookmark, now, everything=state.everything, regains=state.regains)
-        scan._resumed = True
+        # From the top again (the read stopped in its first page): the first page once more.
+        scan._resumed = state.position > 0
         scan._position = state.position
         scan._item_count = state.item_count
         scan._head_end = state.head_end
@@ -329,6 +333,8 @@ class ArrivalScan:
         beyond_head = self._head_end is not None and position >= self._head_end
         if beyond_head and len(self._next_anchors) < ANCHORS:
             self._next_anchors.append(product_id)
+            if len(self._next_anchors) == ANCHORS:
+                self.anchors_at = position
         if self.done:
             return []
         if self.everything:

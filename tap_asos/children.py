@@ -57,11 +57,16 @@ class ChildBatches:
         size: int,
         send: Callable[[dict[str, t.Any]], None],
         budget: ChildBudget | None = None,
+        before: Callable[[str], t.AbstractSet[int]] = lambda _store: frozenset(),
     ) -> None:
-        """Batches of at most ``size`` ids; ``send`` syncs the children of one batch."""
+        """Batches of at most ``size`` ids; ``send`` syncs the children of one batch.
+
+        ``before(store)``: products whose children went in earlier runs (sent no more).
+        """
         self.size = size
         self._send = send
         self._budget = budget
+        self._before = before
         self._pending: dict[str, list[_Product]] = {}
         self._seen: dict[str, dict[int, _Product | None]] = {}  # None: sent
         self.queued = 0  # products taken for the children (once per store and run)
@@ -79,7 +84,9 @@ class ChildBatches:
         ``on_sent`` runs once its children ran (at once if it goes to none, or went in
         an earlier batch of this run).
         """
-        seen = self._seen.setdefault(store, {})
+        seen = self._seen.get(store)
+        if seen is None:
+            seen = self._seen[store] = dict.fromkeys(self._before(store))
         if not include or (product_id in seen and seen[product_id] is None):
             if on_sent is not None:
                 on_sent()
@@ -116,8 +123,14 @@ class ChildBatches:
 
     def new(self, store: str, ids: t.Iterable[int]) -> int:
         """How many of ``ids`` this run has not taken for the children yet (they will cost)."""
-        seen = self._seen.get(store, {})
+        seen = self._seen.get(store)
+        if seen is None:
+            seen = self._seen[store] = dict.fromkeys(self._before(store))
         return sum(product_id not in seen for product_id in ids)
+
+    def sent(self, store: str) -> list[int]:
+        """Products of ``store`` whose children went, in earlier runs or this one."""
+        return [i for i, product in self._seen.get(store, {}).items() if product is None]
 
     def pending(self, store: str) -> int:
         """Ids of ``store`` waiting for a batch."""

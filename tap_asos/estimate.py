@@ -33,6 +33,7 @@ Who uses it: :mod:`tap_asos.plan` (``--plan``, which reads the first pages) and
 from __future__ import annotations
 
 import math
+import statistics
 import typing as t
 from dataclasses import dataclass, field, replace
 
@@ -41,6 +42,7 @@ from tap_asos.pagination import slice_plan
 from tap_asos.state import context_of
 
 if t.TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
     from datetime import datetime
 
     from tap_asos.bookmark import Backlog
@@ -129,6 +131,24 @@ class Plan:
             "partitions_left_for_next_run": self.left_for_next_run(self.max_requests - self.fixed)
             if self.max_requests
             else [],
+            **self.runs(),
+        }
+
+    def runs(self) -> dict[str, int | None]:
+        """With ``max_requests``: what this run leaves, and the runs the work takes in all.
+
+        Each run pays the countries and the category trees again, a top read of each
+        arrival feed (the day's arrivals come first), and a page to find its place
+        again; then goes on with the partitions where the last one stood.
+        """
+        if not self.max_requests:
+            return {"requests_left_after_this_run": 0, "runs_at_this_budget": 1}
+        feeds = sum(p.feed for p in self.partitions)
+        per_run = self.max_requests - self.fixed - feeds - 1
+        work = self.total - self.fixed
+        return {
+            "requests_left_after_this_run": max(0, self.total - self.max_requests),
+            "runs_at_this_budget": math.ceil(work / per_run) if per_run > 0 else None,
         }
 
 
@@ -209,6 +229,49 @@ def estimate_backlog(
         pages,
         max(0, left - len(backlog.sent)),
     )
+
+
+def left_after(  # noqa: PLR0913 - the state, and what a run has
+    partitions: Sequence[PartitionState],
+    mode: str,
+    settings: Settings,
+    child_calls: Callable[[int], float],
+    *,
+    budget_per_run: int | None,
+    read_costs: Sequence[int] = (),
+) -> dict[str, t.Any]:
+    """What a budgeted run leaves for the next ones, from the state alone (no request).
+
+    The suspended reads' rest (:func:`estimate_backlog`), and the partitions no read has
+    started yet, costed as the others' last steady runs (their median), else as the
+    reads this run finished (``read_costs``; unknown without any): a rough figure, which
+    ``--plan`` (reading their first pages) makes exact.
+    ``child_calls(n)``: the child requests of ``n`` products; ``budget_per_run``: what
+    a run has for the partitions (its budget less the countries and category trees).
+    """
+    requests = 0.0
+    unstarted = 0
+    costs = [p.costs[mode] for p in partitions if mode in p.costs] or list(read_costs)
+    for partition in partitions:
+        backlogs = partition.backlogs_of(mode)
+        for backlog in backlogs:
+            rest = estimate_backlog(partition, backlog, settings)
+            requests += rest.pages + child_calls(rest.products)
+        if not backlogs and not partition.finished_once:
+            unstarted += 1
+    known = not unstarted or bool(costs)
+    if unstarted and costs:
+        requests += unstarted * statistics.median(costs)
+    total = math.ceil(requests) if known else None
+    runs = None
+    if total is not None and budget_per_run:
+        runs = math.ceil(total / budget_per_run)
+    return {
+        "requests_left": total,
+        "runs_left_at_this_budget": runs,
+        "partitions_with_reads_left": sum(bool(p.backlogs_of(mode)) for p in partitions),
+        "partitions_not_started": unstarted,
+    }
 
 
 def combine(first: PartitionPlan | None, rest: PartitionPlan | None) -> PartitionPlan:

@@ -88,6 +88,7 @@ class _Product:
 
     product_id: int
     checkpoint: int
+    position: int | None = None  # in the listing (None: read through a facet slice)
     sent: bool = False
 
 
@@ -131,7 +132,7 @@ class PartitionRead:
         self._queue: deque[_Product] = deque()  # emitted, not all gone yet (in order)
         self._sent_on: dict[int, list[int]] = {}  # checkpoint -> ids of it that went
         self._went_before = frozenset(backlog.sent) if backlog is not None else frozenset()
-        self._commit_at: int | None = None  # the checkpoint the anchors were complete at
+        self._emitted_to = -1  # the furthest position emitted
 
     @property
     def resumed(self) -> bool:
@@ -158,19 +159,22 @@ class PartitionRead:
             for record, index in reader.records():
                 product_id = int(record["id"])
                 position = record.get("position")
-                went = product_id in self._went_before
+                # Its children ran in an earlier run: the page it resumes in, or what the
+                # bookmark says the last run sent from its Today block (read again here).
+                went = product_id in self._went_before or product_id in scan.bookmark.fetched
                 if scan.everything or went:
                     # Noted children selected or not (a snapshot's audit must not count
-                    # its head block), or as it went in an earlier run.
+                    # its head block), or as it went earlier: the next bookmark keeps it.
                     scan.note_sent(position, product_id)
                 goes = scan.sends_to_children(product_id) and not went
-                product = _Product(product_id, index)
+                product = _Product(product_id, index, position)
                 self._queue.append(product)
-                if self._commit_at is None and scan.anchors_complete and not self.committed:
-                    self._commit_at = index
+                if position is not None:
+                    self._emitted_to = max(self._emitted_to, position)
                 yield record, functools.partial(self._went, product), goes
         finally:
             self.active = False
+        self._maybe_commit()
         outcome = reader.outcome
         self.pages += outcome.pages
         self.run.stats.count("products", "reread_products", outcome.reread)
@@ -239,15 +243,18 @@ class PartitionRead:
         backlog says the partition is done); a read that is all gone moves its state in
         :meth:`done`.  A resumed read keeps no bookmark older than the partition's.
         """
-        if self.committed or self._commit_at is None or self.scan is None:
+        scan = self.scan
+        if self.committed or scan is None or scan.anchors_at is None:
             return
         if self.finished and not self._queue:
             return
-        first = self._queue[0].checkpoint if self._queue else None
-        if first is not None and first <= self._commit_at:
-            return
+        if self._emitted_to < scan.anchors_at:
+            return  # the products up to the anchors are not all emitted yet
+        first = self._queue[0].position if self._queue else None
+        if first is not None and first <= scan.anchors_at:
+            return  # nor have they all gone to the children
         if self._newest():
-            commit_bookmark(self.entry, self.scan.next_bookmark())
+            commit_bookmark(self.entry, scan.next_bookmark())
         self.committed = True
         self._keep()
 

@@ -89,8 +89,8 @@ def partitions(
 
     1. the daily partitions from the top (the feeds once each has a bookmark; else,
        and with ``read_feeds: false`` or ``category_ids``, every partition): ``top``
-       where a run kept a bookmark, else a ``head`` read that keeps one and leaves the
-       rest for later in the run;
+       where a run kept a bookmark, then ``head`` reads that keep one and leave the rest
+       for later in the run;
     2. the reads left suspended (``rest``: a budget stopped them, or a head read);
     3. the other partitions never read to their end (``whole``: a first run's leaves).
 
@@ -123,13 +123,18 @@ def partitions(
                 units.append(((feed_first, 0 if backlog else 1, when), {**context, READ: kind}))
                 continue
             head = cid in daily and not partition.finished_once and backlog is None
-            if cid in daily and (partition.finished_once or head):
-                units.append(((feed_first, 0, when), {**context, READ: TOP if not head else HEAD}))
+            # A read from the top that a budget stopped before it kept its new bookmark
+            # covers what a new one would read: it goes on first (``rest``).
+            stopped_top = any(not b.committed for b in backlogs)
+            if cid in daily and partition.finished_once and not stopped_top:
+                units.append(((feed_first, 0, when), {**context, READ: TOP}))
+            if head:
+                units.append(((feed_first, 1, when), {**context, READ: HEAD}))
             if backlog is not None or head:  # a head read leaves its rest for this run too
                 started = backlog.started_at.isoformat() if backlog is not None else ""
-                units.append(((feed_first, 1, started), {**context, READ: REST}))
+                units.append(((feed_first, 2, started), {**context, READ: REST}))
             elif cid not in daily and not partition.finished_once:
-                units.append(((feed_first, 2, when), {**context, READ: WHOLE}))
+                units.append(((feed_first, 3, when), {**context, READ: WHOLE}))
     units.sort(key=lambda unit: unit[0])
     return [context for _key, context in units]
 

@@ -16,6 +16,7 @@ from tap_asos import schemas
 from tap_asos.audit import FeedAudit, warn_misses
 from tap_asos.children import ChildBatches
 from tap_asos.client import CATEGORIES_PATH, AsosAPIError, AsosStream
+from tap_asos.estimate import left_after
 from tap_asos.failures import ConfigurationError
 from tap_asos.pagination import SLICE_FACETS, ListingPaginator, page_limit, prefetch_pages
 from tap_asos.partition_read import PartitionRead, key_of
@@ -72,7 +73,10 @@ class Products(AsosStream):
         """Set up the run's child batches and the snapshot's audit of the feeds."""
         super().__init__(*args, **kwargs)
         self.children = ChildBatches(
-            self.settings.stock_batch_size, self._sync_children_of, budget=self
+            self.settings.stock_batch_size,
+            self._sync_children_of,
+            budget=self,
+            before=self._sent_before,
         )
         self.audit = FeedAudit(self._audit_kept)
         self._listings: dict[str, StoreListings] = {}
@@ -80,6 +84,7 @@ class Products(AsosStream):
         self._last_of_store: dict[str, dict[str, t.Any]] = {}
         self._reads: dict[tuple[str, int], list[PartitionRead]] = {}  # partitions' reads
         self._left: dict[tuple[str, int], tuple[Backlog, ...]] = {}
+        self._read_costs: list[int] = []  # what the fresh reads this run finished cost
         self._unfinished: set[tuple[str, int]] = set()
         # The product being emitted: id, whether it goes to the children, its position,
         # its read, and what to do once it went (generate_child_contexts runs between two
@@ -87,6 +92,17 @@ class Products(AsosStream):
         self._emitting: tuple[int, bool, int | None, PartitionRead, t.Callable[[], None]] | None = (
             None
         )
+
+    def _sent_before(self, store: str) -> frozenset[int]:
+        return self.products_state.sent_before(self.cost_key, store)
+
+    def _keep_sent(self) -> None:
+        """While reads are left for later runs, keep whose children went (once a product)."""
+        if self._unfinished:
+            for store in self._last_of_store:
+                self.products_state.keep_sent(self.cost_key, store, self.children.sent(store))
+        else:
+            self.products_state.forget_sent(self.cost_key)
 
     def _audit_kept(self, store: str) -> frozenset[int]:
         return self.products_state.audit_listed(store)
@@ -253,6 +269,7 @@ class Products(AsosStream):
             yield from self._read_unit(context)
         if self._last_of_store.get(store) == context:
             self.children.flush(store)  # the store's last unit: send what is left
+            self._keep_sent()
 
     def _read_unit(self, context: Context) -> Iterator[dict[str, t.Any]]:
         """One unit of a partition's read (see :mod:`tap_asos.partitions`)."""
@@ -328,8 +345,11 @@ class Products(AsosStream):
         # What this partition cost, per mode: its pages and its products' children (their
         # batches go when full, maybe in another partition's read): the next budgeted
         # run's estimate at start, for free.
+        spent = self._read_cost(read.pages, read.children)
+        if not read.resumed:
+            self._read_costs.append(spent)
         steady = read.scan is not None and read.scan.steady and not read.resumed
-        cost = (self.cost_key, self._read_cost(read.pages, read.children)) if steady else None
+        cost = (self.cost_key, spent) if steady else None
 
         def done() -> None:
             read.done(cost)
@@ -388,6 +408,33 @@ class Products(AsosStream):
                 return True
         policy.reach()
         return False
+
+    def left_after_run(self) -> dict[str, t.Any]:
+        """What this run leaves for the next ones, from the state as the run ends.
+
+        ``requests_left`` and the runs they take at this budget: the run summary's.
+        """
+        state = self.products_state
+        seen: dict[tuple[str, int], PartitionState] = {}
+        for context in self.partitions:
+            seen.setdefault(key_of(context), state.partition(context))
+        fixed = self.stats.requests - sum(
+            self.stats.per_stream.get(name, Counter())["requests"]
+            for name in ("products", "product_details", "stock_prices")
+        )
+        budget = self.settings.max_requests
+        return left_after(
+            list(seen.values()),
+            self.cost_key,
+            self.settings,
+            self._child_calls,
+            budget_per_run=max(0, budget - fixed) if budget else None,
+            read_costs=self._read_costs,
+        )
+
+    def _child_calls(self, products: int) -> float:
+        per_product, per_batch = self.child_costs
+        return per_product * products + per_batch * products / self.children.size
 
     def _read_cost(self, pages: int, children: int) -> int:
         """Requests of a read: its pages, and its products' share of the child calls."""

@@ -125,6 +125,8 @@ def run_command(
     try:
         preflight(tap)  # 2. preflight
         if plan:  # 3. plan ...
+            # The plan's own first pages are not the run's: max_requests is what it plans.
+            tap.request_policy.max_requests = 0
             print_plan(tap)
             return 0
         if tap.settings.max_requests:  # ... or budget
@@ -207,19 +209,26 @@ def _report(failure: Failure, exc: BaseException) -> int:
 def _summary(tap: RunningTap, started: float, failure: str | None) -> None:
     """Log the run summary (line + metrics) and send the alerts it calls for."""
     policy = tap.request_policy
+    products = t.cast("Products", tap.streams["products"])
+    left = {}
+    if policy.stopped_at_budget and (products.selected or products.has_selected_descendents):
+        left = products.left_after_run()
     summary = {
         "run_started_at": tap.run_started_at.isoformat(),
         "duration_seconds": round(time.monotonic() - started, 3),
         "status": _status(policy, failure),
         **tap.stats.summary(),
         "budget_exhausted": policy.stopped_at_budget,
+        **left,
     }
     emit_summary(summary)
     if policy.stopped_at_budget and policy.stop_signal is None:
         logger.warning(
-            "Stopped early: max_requests=%s reached. State is saved; the next run "
-            "resumes the unfinished partitions.",
+            "Stopped early: max_requests=%s reached. State is saved; the next run goes on "
+            "where this one stood (about %s requests left: %s runs at this budget).",
             tap.settings.max_requests,
+            left.get("requests_left", "?"),
+            left.get("runs_left_at_this_budget", "?"),
         )
     url = tap.settings.alert_webhook_url
     reasons = alert_reasons(

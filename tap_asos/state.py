@@ -7,6 +7,7 @@ holds a state written by each release, and one of each shape below)::
         "version": 5,                          # STATE_VERSION, written in every STATE
         "snapshot_in_progress": "2026-...",    # a snapshot stopped before its end
         "audit": {"US": "eJz..."},             # what the feeds list, while that snapshot lasts
+        "sent": {"incremental": {"US": "eJz..."}},  # children fetched, while reads are left
         "partitions": [{
             "context": {"store": "US", "categoryId": 8799},
             "anchors": [...], "checked_at": "2026-...", "frozen": 16, "fetched": [...],
@@ -67,6 +68,7 @@ STREAM = "products"
 VERSION = "version"
 SNAPSHOT_IN_PROGRESS = "snapshot_in_progress"
 AUDIT = "audit"
+SENT = "sent"
 PARTITIONS = "partitions"  # the SDK's list of partition entries
 # Partition-level keys.
 CONTEXT = "context"  # the SDK's: the partition's key
@@ -168,6 +170,13 @@ STREAM_KEYS: dict[str, KeyType] = {
     AUDIT: KeyType(
         lambda v: isinstance(v, dict) and all(_packed(p) for p in v.values()),
         "an object of packed product ids (a store to its feeds' products)",
+    ),
+    SENT: KeyType(
+        lambda v: (
+            isinstance(v, dict)
+            and all(isinstance(s, dict) and all(_packed(p) for p in s.values()) for s in v.values())
+        ),
+        "an object of objects of packed product ids (a mode to a store to its products)",
     ),
 }
 
@@ -304,6 +313,30 @@ class ProductsState:
         """The snapshot is complete: the next snapshot run starts a new one."""
         self.raw.pop(SNAPSHOT_IN_PROGRESS, None)
         self.raw.pop(AUDIT, None)
+        self.forget_sent("full_table")
+
+    def sent_before(self, mode: str, store: str) -> frozenset[int]:
+        """Products whose children earlier runs fetched while reads were left.
+
+        See :meth:`keep_sent`.
+        """
+        packed = ((self.raw.get(SENT) or {}).get(mode) or {}).get(store)
+        return frozenset() if not packed else unpack_ids(str(packed))
+
+    def keep_sent(self, mode: str, store: str, ids: t.Iterable[int]) -> None:
+        """Keep the products whose children went.
+
+        While a first read (or a snapshot) is spread over runs, a product listed in several
+        partitions goes to the children once.
+        """
+        self.raw.setdefault(SENT, {}).setdefault(mode, {})[store] = pack_ids(ids)
+
+    def forget_sent(self, mode: str) -> None:
+        """Every read of ``mode`` is done: the next ones fetch children anew."""
+        sent = self.raw.get(SENT) or {}
+        sent.pop(mode, None)
+        if not sent:
+            self.raw.pop(SENT, None)
 
     def audit_listed(self, store: str) -> frozenset[int]:
         """What the store's feeds listed in the snapshot in progress (kept for its audit)."""

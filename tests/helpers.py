@@ -9,6 +9,7 @@ import importlib.util
 import io
 import itertools
 import json
+import logging
 import os
 import subprocess
 import sys
@@ -83,6 +84,50 @@ class SyncResult:
     def final_state(self) -> dict[str, t.Any]:
         """The value of the last STATE message."""
         return self.states[-1] if self.states else {}
+
+    @property
+    def summary(self) -> dict[str, t.Any]:
+        """The run summary the command logged (``Run summary: {...}``)."""
+        line = next(x for x in self.stderr.splitlines() if "Run summary: " in x)
+        return t.cast("dict[str, t.Any]", json.loads(line.split("Run summary: ", 1)[1]))
+
+
+def run_command_here(
+    config: dict[str, t.Any],
+    *,
+    catalog: dict[str, t.Any] | None = None,
+    state: dict[str, t.Any] | None = None,
+    factory: t.Any = TapAsos,
+) -> tuple[int, SyncResult]:
+    """The ``tap-asos`` command's run (``tap_asos.run``), in this process.
+
+    Its exit code and what it wrote, its log lines (the run summary among them) included.
+    """
+    from tap_asos.inputs import ConfigInput
+    from tap_asos.run import run_command
+
+    out = io.TextIOWrapper(io.BytesIO(), encoding="utf-8")
+    err = io.StringIO()
+    handler = logging.StreamHandler(err)
+    logger = logging.getLogger("tap-asos")
+    logger.addHandler(handler)
+    level = logger.level
+    logger.setLevel(logging.INFO)  # the run summary's level, as the command logs it
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            code = run_command(
+                factory,
+                ConfigInput(config),
+                None if state is None else io.StringIO(json.dumps(state)),
+                None if catalog is None else io.StringIO(json.dumps(catalog)),
+                plan=False,
+            )
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+    out.flush()
+    out.seek(0)
+    return code, sync_result(out.read(), err.getvalue())
 
 
 def run_tap(

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from tests.helpers import catalog_for, run_cli, sync_result, tap_config
+from tests.helpers import catalog_for, run_cli, run_command_here, sync_result, tap_config
 
 if t.TYPE_CHECKING:
     from collections.abc import Callable
@@ -230,3 +230,26 @@ def test_the_plan_gives_a_month_of_the_default_schedules_against_the_quota(
     assert daily.returncode == 0, daily.stderr[-2000:]
     actual = server.stats()["requests_total"] - before
     assert abs(month["daily_run"] - actual) <= 0.1 * actual, (month, actual)
+
+
+@pytest.mark.parametrize("budget", [20, 45])
+def test_the_plan_says_how_many_runs_a_budget_takes(
+    make_sandbox: Callable[..., SandboxServer], tmp_path: Path, budget: int
+) -> None:
+    """``--plan`` with max_requests: the runs a first read takes, each resumed from the last."""
+    server = make_sandbox(products=60, seed=23, new_per_day=3)
+    config = tap_config(server.url, server.api_key, max_requests=budget)
+    planned = run_cli(config, tmp_path, "--plan")
+    assert planned.returncode == 0, planned.stderr[-2000:]
+    plan = json.loads(planned.stdout)
+    assert plan["requests_left_after_this_run"] == max(0, plan["requests_total"] - budget)
+    catalog = catalog_for(config)
+    state, runs = None, 0
+    while runs < 30:
+        code, result = run_command_here(config, catalog=catalog, state=state)
+        assert code == 0, result.stderr[-2000:]
+        runs += 1
+        state = result.final_state
+        if result.summary["status"] == "succeeded":
+            break
+    assert abs(runs - plan["runs_at_this_budget"]) <= max(1, runs // 5), (runs, plan)

@@ -2,19 +2,14 @@
 
 from __future__ import annotations
 
-import contextlib
-import io
-import json
 import typing as t
 from collections import Counter
 from datetime import datetime, timezone
 
 from singer_sdk.singerlib import RecordMessage
 
-from tap_asos.inputs import ConfigInput
-from tap_asos.run import run_command
 from tap_asos.tap import TapAsos
-from tests.helpers import SyncResult, catalog_for, run_tap, sync_result, tap_config
+from tests.helpers import SyncResult, catalog_for, run_command_here, run_tap, tap_config
 
 if t.TYPE_CHECKING:
     import pytest
@@ -94,14 +89,6 @@ def _as_the_command(
     factory: t.Any = TapAsos,
 ) -> SyncResult:
     """The tap-asos command's run (tap_asos.run), in this process: its writer, its flush."""
-    out = io.TextIOWrapper(io.BytesIO(), encoding="utf-8")
-    err = io.StringIO()
-    files = [io.StringIO(json.dumps(state))] if state is not None else [None]
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        code = run_command(
-            factory, ConfigInput(config), files[0], io.StringIO(json.dumps(catalog)), plan=False
-        )
-    assert code == 0, err.getvalue()[-2000:]
-    out.flush()
-    out.seek(0)
-    return sync_result(out.read(), err.getvalue())
+    code, result = run_command_here(config, catalog=catalog, state=state, factory=factory)
+    assert code == 0, result.stderr[-2000:]
+    return result
