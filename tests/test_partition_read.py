@@ -68,8 +68,9 @@ def server() -> Iterator[SandboxServer]:
 def _sequence(
     server: SandboxServer, budget: int, *, days: int, method: str = "INCREMENTAL"
 ) -> tuple[dict[str, set[tuple[t.Any, ...]]], list[SyncResult]]:
-    """Budgeted runs from a fresh state until one leaves nothing; the catalog moves a
-    day before each of the first ``days`` runs after the first.
+    """Budgeted runs from a fresh state until one leaves nothing.
+
+    The catalog moves a day before each of the first ``days`` runs after the first.
     """
     config = tap_config(server.url, server.api_key, max_requests=budget)
     catalog = catalog_for(config, products_method=method)
@@ -149,7 +150,7 @@ def test_what_a_run_fetched_is_not_requested_again(server: SandboxServer) -> Non
     """The catalog still: no detail twice, and a stopped read re-reads about a page."""
     server.reset()
     budget = MINIMUM + 14
-    union, results = _sequence(server, budget, days=0)
+    _union, results = _sequence(server, budget, days=0)
     details = Counter(
         r["id"] for result in results for r in result.records.get("product_details", [])
     )

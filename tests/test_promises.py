@@ -220,8 +220,9 @@ def test_a_product_whose_detail_answers_404_is_skipped_and_the_run_goes_on(
 
 
 def _finished(state: dict[str, t.Any]) -> set[tuple[str, int]]:
-    """The products partitions a STATE claims finished: a bookmark (``checked_at``) and no
-    read left suspended (``backlog``).
+    """The products partitions a STATE claims finished.
+
+    A bookmark (``checked_at``), and no read left suspended (``backlog``).
 
     (The SDK's own ``replication_key_value`` is set when a partition's listing ends, before
     its last children ran; the tap reads a partition from ``checked_at`` and its anchors,
