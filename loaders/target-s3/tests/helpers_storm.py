@@ -30,12 +30,12 @@ if t.TYPE_CHECKING:
 # (random bytes: gzip keeps ~3/4), so ~170 of them fill a 5 MiB part, the loader's
 # floor: a products object of a full batch is a multipart upload of two parts. The two
 # other streams are small records: many single-PUT objects.
-STREAMS = {"products": 300, "details": 2000, "stock": 2000}
+STREAMS = {"products": 300, "details": 1600, "stock": 1600}
 BLOB_BYTES = 30_000
 BATCH_SIZE_ROWS = 200
 STATE_EVERY = 100  # input lines between two STATE messages
 READ_TIMEOUT = 0.4  # seconds; the proxy holds a "slow" answer longer than this
-SLOW_SECONDS = 0.7
+SLOW_SECONDS = 0.6
 # No {date}: the keys, and so the calls the proxy draws its faults for, are the same
 # every day.
 KEY_TEMPLATE = "{stream}/{run_id}-{part:05d}.{ext}"
@@ -138,7 +138,7 @@ class Loader:
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 stderr=log,
-                env={**os.environ, **env},
+                env={**_without_retry_settings(os.environ), **env},
                 cwd=work,
             )
 
@@ -172,6 +172,11 @@ class Loader:
             log_tail=self.log.read_text(errors="replace")[-6000:],
             seconds=time.monotonic() - self.started,
         )
+
+
+def _without_retry_settings(environ: t.Mapping[str, str]) -> dict[str, str]:
+    # A developer's own botocore retry settings would change what a storm does.
+    return {k: v for k, v in environ.items() if k not in {"AWS_MAX_ATTEMPTS", "AWS_RETRY_MODE"}}
 
 
 @dataclass
@@ -212,3 +217,44 @@ def landed(client: t.Any, bucket: str, run_id: str | None = None) -> Landed:
             records.setdefault(stream, []).extend(rows)
     uploads = client.list_multipart_uploads(Bucket=bucket).get("Uploads", [])
     return Landed(records, objects, undecodable, sorted(u["Key"] for u in uploads))
+
+
+def _ids(landed: Landed) -> dict[str, set[int]]:
+    return {stream: {r["id"] for r in rows} for stream, rows in landed.records.items()}
+
+
+def state_gaps(lines: list[str], states: list[dict[str, t.Any]], after: Landed) -> list[str]:
+    """Each echoed STATE that covers a record no object holds: what it misses."""
+    ids = _ids(after)
+    gaps = []
+    for state in states:
+        for stream, covered in records_before(lines, state["lines"]).items():
+            if missing := covered - ids.get(stream, set()):
+                gaps.append(f"STATE {state} covers {stream} {sorted(missing)[:5]}")
+    return gaps
+
+
+def same_records(one: Landed, other: Landed) -> bool:
+    """Whether two runs landed the same records, stream by stream (order aside)."""
+
+    def key(row: dict[str, t.Any]) -> int:
+        return int(row["id"])
+
+    return set(one.records) == set(other.records) and all(
+        sorted(rows, key=key) == sorted(other.records[stream], key=key)
+        for stream, rows in one.records.items()
+    )
+
+
+def lost(lines: list[str], *after: Landed) -> dict[str, list[int]]:
+    """The input's records that none of ``after`` holds, by stream (a few of each)."""
+    held: dict[str, set[int]] = {}
+    for landed_ in after:
+        for stream, ids in _ids(landed_).items():
+            held.setdefault(stream, set()).update(ids)
+    expected = records_before(lines, len(lines))
+    return {
+        stream: sorted(ids - held.get(stream, set()))[:5]
+        for stream, ids in expected.items()
+        if ids - held.get(stream, set())
+    }

@@ -222,6 +222,7 @@ class FaultProxy:
         self.injected: Counter[str] = Counter()  # faults injected, by kind
         self.injected_by_operation: Counter[tuple[str, str]] = Counter()
         self._attempts: Counter[str] = Counter()
+        self._last_fault: dict[str, str | None] = {}
         self._lock = threading.Lock()
         self._local = threading.local()
         self._server: _Server | None = None
@@ -238,6 +239,7 @@ class FaultProxy:
             self._attempts[call] += 1
             self.requests[op] += 1
             fault = self.plan.fault(op, call, attempt, sum(self.injected.values()))
+            self._last_fault[call] = fault
             if fault is not None:
                 self.injected[fault] += 1
                 self.injected_by_operation[op, fault] += 1
@@ -292,8 +294,9 @@ class FaultProxy:
         """Listen on 127.0.0.1, a free port, in a daemon thread."""
         self._server = _Server(self)
         self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
+        # A short poll: stop() waits for the loop to see it.
         threading.Thread(
-            target=self._server.serve_forever, name="s3-fault-proxy", daemon=True
+            target=self._server.serve_forever, args=(0.05,), name="s3-fault-proxy", daemon=True
         ).start()
         return self
 
@@ -328,4 +331,10 @@ class FaultProxy:
                     f"{op} {kind}": n for (op, kind), n in self.injected_by_operation.items()
                 },
                 "retries": sum(n - 1 for n in self._attempts.values()),
+                # Calls whose last attempt met a fault (the client gave up): their attempts.
+                "given_up": {
+                    call: self._attempts[call]
+                    for call, fault in self._last_fault.items()
+                    if fault is not None
+                },
             }
