@@ -30,7 +30,7 @@ if t.TYPE_CHECKING:
 # (random bytes: gzip keeps ~3/4), so ~170 of them fill a 5 MiB part, the loader's
 # floor: a products object of a full batch is a multipart upload of two parts. The two
 # other streams are small records: many single-PUT objects.
-STREAMS = {"products": 300, "details": 1600, "stock": 1600}
+STREAMS = {"products": 400, "details": 1600, "stock": 1600}
 BLOB_BYTES = 30_000
 BATCH_SIZE_ROWS = 200
 STATE_EVERY = 100  # input lines between two STATE messages
@@ -157,6 +157,12 @@ class Loader:
             return None
         self.states.append(json.loads(line))
         return self.states[-1]
+
+    def close(self) -> None:
+        """Kill it if it still runs (a test that failed half way leaves no process)."""
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
 
     def finish(self, timeout: float = 300) -> Run:
         """End its input, wait for it; the run."""

@@ -91,8 +91,12 @@ def _env(run_id: str, **more: str) -> dict[str, str]:
 
 
 def _storm_run(lines: list[str], moto: str, work: Path) -> Run:
-    with FaultProxy(moto, FaultPlan(seed=STORM_SEED, slow_seconds=SLOW_SECONDS)) as proxy:
-        loader = Loader(loader_config("storm", proxy.url), _env("storm"), work, name="storm")
+    with (
+        FaultProxy(moto, FaultPlan(seed=STORM_SEED, slow_seconds=SLOW_SECONDS)) as proxy,
+        contextlib.closing(
+            Loader(loader_config("storm", proxy.url), _env("storm"), work, name="storm")
+        ) as loader,
+    ):
         loader.send(lines)
         run = loader.finish()
         run.proxy = proxy.summary()
@@ -107,13 +111,17 @@ def _chunks(lines: list[str]) -> tuple[list[str], list[str]]:
 
 def _failed_run(lines: list[str], moto: str, work: Path) -> Run:
     first, rest = _chunks(lines)
-    with FaultProxy(moto, FaultPlan(seed=FAILED_SEED, slow_seconds=SLOW_SECONDS)) as proxy:
-        loader = Loader(
-            loader_config("failed", proxy.url, max_age=1),
-            _env("failed", AWS_MAX_ATTEMPTS="3"),
-            work,
-            name="failed",
-        )
+    with (
+        FaultProxy(moto, FaultPlan(seed=FAILED_SEED, slow_seconds=SLOW_SECONDS)) as proxy,
+        contextlib.closing(
+            Loader(
+                loader_config("failed", proxy.url, max_age=1),
+                _env("failed", AWS_MAX_ATTEMPTS="3"),
+                work,
+                name="failed",
+            )
+        ) as loader,
+    ):
         loader.send(first)
         time.sleep(AGE_PAUSE)
         loader.send(rest[:1])
@@ -139,11 +147,15 @@ def _storm(moto: str, work: Path) -> Storm:
     for bucket in ("storm", "failed"):
         client.create_bucket(Bucket=bucket)
     lines = storm_input(INPUT_SEED)
-    with ThreadPoolExecutor(1) as pool:
-        storm = pool.submit(_storm_run, lines, moto, work)
+    with (
+        ThreadPoolExecutor(1) as pool,
         # The rerun starts (imports, checks the bucket) now, to save a second; it reads
         # its first line after the failed run has ended.
-        rerun = Loader(loader_config("failed", moto), _env("rerun"), work, name="rerun")
+        contextlib.closing(
+            Loader(loader_config("failed", moto), _env("rerun"), work, name="rerun")
+        ) as rerun,
+    ):
+        storm = pool.submit(_storm_run, lines, moto, work)
         failed = _failed_run(lines, moto, work)
         after_failed = landed(client, "failed")
         rerun.send(lines)
