@@ -27,8 +27,8 @@ S3Client = t.Any  # boto3 clients are generated at run time
 
 MIB = 1024 * 1024
 MIN_PART_SIZE = 5 * MIB  # S3's floor for every part but the last
-# A clean-up call (abort, list) is tried this many times botocore's attempts: it runs
-# once, at the end of a failed object, and what it leaves costs until a lifecycle rule.
+# A clean-up call (abort, list) is tried up to this many rounds of botocore's attempts:
+# it runs once, at the end of an object, and what it leaves stays until a lifecycle rule.
 CLEANUP_ROUNDS = 3
 
 logger = logging.getLogger(__name__)
@@ -201,3 +201,5 @@ def _attempt(call: t.Callable[[], dict[str, t.Any]]) -> tuple[dict[str, t.Any] |
         return None, f"{code}: {error.get('Message')}", transient
     except BotoCoreError as exc:  # connection errors and timeouts, after botocore's retries
         return None, str(exc), True
+    except Exception as exc:  # noqa: BLE001 - a clean-up never hides the failure it follows
+        return None, f"{type(exc).__name__}: {exc}", False
