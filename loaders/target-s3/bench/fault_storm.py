@@ -54,6 +54,8 @@ from helpers_storm import (
 from s3_fault_proxy import KINDS, FaultPlan, FaultProxy
 
 OUT = Path(__file__).with_name("fault-storm.md")
+# The tests' storm input, with more small objects (the tests keep theirs short).
+STREAMS = {"products": 400, "details": 1600, "stock": 1600}
 MAX_ATTEMPTS = 9  # the loader's: 8 retries after the first attempt
 INPUT_SEED = 5
 KEY = "bench"
@@ -316,7 +318,7 @@ def main() -> None:
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     host, port = server.get_host_and_port()
-    lines = storm_input(INPUT_SEED)
+    lines = storm_input(INPUT_SEED, STREAMS)
     try:
         with tempfile.TemporaryDirectory() as work:
             bench = Bench(f"http://{host}:{port}", Path(work))

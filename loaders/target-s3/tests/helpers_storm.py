@@ -30,7 +30,7 @@ if t.TYPE_CHECKING:
 # (random bytes: gzip keeps ~3/4), so ~170 of them fill a 5 MiB part, the loader's
 # floor: a products object of a full batch is a multipart upload of two parts. The two
 # other streams are small records: many single-PUT objects.
-STREAMS = {"products": 400, "details": 1600, "stock": 1600}
+STREAMS = {"products": 400, "details": 1000, "stock": 1000}
 BLOB_BYTES = 30_000
 BATCH_SIZE_ROWS = 200
 STATE_EVERY = 100  # input lines between two STATE messages
