@@ -203,16 +203,20 @@ class TargetS3(Target):
 
     @staticmethod
     def retries() -> dict[str, t.Any]:
-        """The S3 client's retries: 8 after the first, adaptive, unless AWS_* variables say.
+        """The S3 client's retries: 8 after the first, standard, unless AWS_* variables say.
 
         A value given here would hide botocore's own AWS_MAX_ATTEMPTS and AWS_RETRY_MODE,
-        so each is set only when its variable is not.
+        so each is set only when its variable is not. Standard, not adaptive: adaptive's
+        client-side rate limit, switched on by the first SlowDown, then delays every
+        later call of the run (clean-up included), though the loader sends one call at a
+        time a stream; standard already waits 1 s, doubling, after each SlowDown. Under
+        a 30 % fault storm adaptive cost more time a fault (bench/fault-storm.md).
         """
         retries: dict[str, t.Any] = {}
         if not os.environ.get("AWS_MAX_ATTEMPTS"):
             retries["max_attempts"] = 8  # retries after the first attempt
         if not os.environ.get("AWS_RETRY_MODE"):
-            retries["mode"] = "adaptive"
+            retries["mode"] = "standard"
         return retries
 
     def object_key(self, stream: str, *, gzip: bool) -> str:

@@ -141,10 +141,10 @@ def test_a_bucket_that_does_not_exist_is_a_config_error(s3: S3, tmp_path: Path) 
 @pytest.mark.parametrize(
     ("variables", "expected"),
     [
-        ({}, {"total_max_attempts": 9, "mode": "adaptive"}),
+        ({}, {"total_max_attempts": 9, "mode": "standard"}),
         (
-            {"AWS_MAX_ATTEMPTS": "1", "AWS_RETRY_MODE": "standard"},
-            {"total_max_attempts": 1, "mode": "standard"},
+            {"AWS_MAX_ATTEMPTS": "1", "AWS_RETRY_MODE": "adaptive"},
+            {"total_max_attempts": 1, "mode": "adaptive"},
         ),
     ],
     ids=["defaults", "aws-variables"],
