@@ -37,6 +37,54 @@ class ChildBudget(t.Protocol):
         ...
 
 
+class Delivered:
+    """Which products each selected child stream has had, per store.
+
+    In this run, and in earlier runs while reads are left for later ones (``before``):
+    a product goes to a child stream once, and a batch the budget cut part way still
+    counts what went (a detail fetched, its stock call not).
+    """
+
+    def __init__(
+        self,
+        streams: t.Sequence[str],
+        before: Callable[[str, str], t.AbstractSet[int]] = lambda _stream, _store: frozenset(),
+    ) -> None:
+        """``streams``: the child streams selected; ``before(stream, store)``: had earlier."""
+        self.streams = tuple(streams)
+        self._before = before
+        self._had: dict[tuple[str, str], set[int]] = {}
+
+    def _set(self, stream: str, store: str) -> set[int]:
+        key = (stream, store)
+        if key not in self._had:
+            self._had[key] = set(self._before(stream, store))
+        return self._had[key]
+
+    def has(self, stream: str, store: str, product_id: int) -> bool:
+        """Whether ``stream`` has had the product."""
+        return product_id in self._set(stream, store)
+
+    def add(self, stream: str, store: str, ids: t.Iterable[int]) -> None:
+        """``stream`` has had these products (its records went out)."""
+        self._set(stream, store).update(ids)
+
+    def complete(self, store: str, product_id: int) -> bool:
+        """Whether every selected child stream has had the product (none selected: no)."""
+        return bool(self.streams) and all(
+            self.has(stream, store, product_id) for stream in self.streams
+        )
+
+    def needs(self, stream: str, store: str, ids: t.Iterable[int]) -> list[int]:
+        """The products ``stream`` has not had yet."""
+        had = self._set(stream, store)
+        return [i for i in ids if i not in had]
+
+    def ids(self, stream: str, store: str) -> set[int]:
+        """The products ``stream`` has had (to keep in the state)."""
+        return self._set(stream, store)
+
+
 @dataclass
 class _Product:
     product_id: int
@@ -57,16 +105,17 @@ class ChildBatches:
         size: int,
         send: Callable[[dict[str, t.Any]], None],
         budget: ChildBudget | None = None,
-        before: Callable[[str], t.AbstractSet[int]] = lambda _store: frozenset(),
+        delivered: Delivered | None = None,
     ) -> None:
         """Batches of at most ``size`` ids; ``send`` syncs the children of one batch.
 
-        ``before(store)``: products whose children went in earlier runs (sent no more).
+        ``delivered``: what each child stream has had (what went in earlier runs is sent
+        no more; a batch cut part way keeps pending only what some stream lacks).
         """
         self.size = size
         self._send = send
         self._budget = budget
-        self._before = before
+        self.delivered = delivered or Delivered(())
         self._pending: dict[str, list[_Product]] = {}
         self._seen: dict[str, dict[int, _Product | None]] = {}  # None: sent
         self.queued = 0  # products taken for the children (once per store and run)
@@ -84,10 +133,9 @@ class ChildBatches:
         ``on_sent`` runs once its children ran (at once if it goes to none, or went in
         an earlier batch of this run).
         """
-        seen = self._seen.get(store)
-        if seen is None:
-            seen = self._seen[store] = dict.fromkeys(self._before(store))
-        if not include or (product_id in seen and seen[product_id] is None):
+        seen = self._seen.setdefault(store, {})
+        done = product_id in seen and seen[product_id] is None
+        if not include or done or self.delivered.complete(store, product_id):
             if on_sent is not None:
                 on_sent()
             return
@@ -123,14 +171,11 @@ class ChildBatches:
 
     def new(self, store: str, ids: t.Iterable[int]) -> int:
         """How many of ``ids`` this run has not taken for the children yet (they will cost)."""
-        seen = self._seen.get(store)
-        if seen is None:
-            seen = self._seen[store] = dict.fromkeys(self._before(store))
-        return sum(product_id not in seen for product_id in ids)
-
-    def sent(self, store: str) -> list[int]:
-        """Products of ``store`` whose children went, in earlier runs or this one."""
-        return [i for i, product in self._seen.get(store, {}).items() if product is None]
+        seen = self._seen.get(store, {})
+        return sum(
+            product_id not in seen and not self.delivered.complete(store, product_id)
+            for product_id in ids
+        )
 
     def pending(self, store: str) -> int:
         """Ids of ``store`` waiting for a batch."""
@@ -150,13 +195,17 @@ class ChildBatches:
         batch = pending[:count]
         yield {"store": store, "productIds": tuple(p.product_id for p in batch)}
         # The generator resumes once the SDK has synced the children of that batch.
-        if self._budget is not None and self._budget.exhausted():
-            return  # refused part way: these products are sent again next run
-        del pending[:count]
+        refused = self._budget is not None and self._budget.exhausted()
+        # Refused part way, what some stream still lacks stays pending (for the next run).
+        went = [p for p in batch if not refused or self.delivered.complete(store, p.product_id)]
+        gone = {id(p) for p in went}
+        pending[:count] = [p for p in batch if id(p) not in gone]
         seen = self._seen[store]
-        for product in batch:
+        for product in went:
             seen[product.product_id] = None
             for action in product.then:
                 action()
+        if refused:
+            return
         if self._budget is not None and count < size and pending:
             self._budget.stop()  # the budget paid for part of this batch only

@@ -36,6 +36,7 @@ if t.TYPE_CHECKING:
     from singer_sdk import Tap
     from singer_sdk.helpers.types import Context, RequestFunc
     from singer_sdk.pagination import BaseAPIPaginator
+    from singer_sdk.streams import Stream
 
     from tap_asos.runtime import RequestPolicy, RunStats
     from tap_asos.settings import Settings
@@ -441,6 +442,7 @@ class _TapRuntime(t.Protocol):
 
     session: requests.Session
     settings: Settings
+    streams: dict[str, Stream]
     stats: RunStats
     request_policy: RequestPolicy
     stores: StoreResolver

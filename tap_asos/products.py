@@ -14,7 +14,7 @@ from typing_extensions import override
 
 from tap_asos import schemas
 from tap_asos.audit import FeedAudit, warn_misses
-from tap_asos.children import ChildBatches
+from tap_asos.children import ChildBatches, Delivered
 from tap_asos.client import CATEGORIES_PATH, AsosAPIError, AsosStream
 from tap_asos.estimate import left_after
 from tap_asos.failures import ConfigurationError
@@ -73,10 +73,7 @@ class Products(AsosStream):
         """Set up the run's child batches and the snapshot's audit of the feeds."""
         super().__init__(*args, **kwargs)
         self.children = ChildBatches(
-            self.settings.stock_batch_size,
-            self._sync_children_of,
-            budget=self,
-            before=self._sent_before,
+            self.settings.stock_batch_size, self._sync_children_of, budget=self
         )
         self.audit = FeedAudit(self._audit_kept)
         self._listings: dict[str, StoreListings] = {}
@@ -93,16 +90,20 @@ class Products(AsosStream):
             None
         )
 
-    def _sent_before(self, store: str) -> frozenset[int]:
-        return self.products_state.sent_before(self.cost_key, store)
+    def _sent_before(self, stream: str, store: str) -> frozenset[int]:
+        return self.products_state.sent_before(self.cost_key, stream, store)
 
     def _keep_sent(self) -> None:
-        """While reads are left for later runs, keep whose children went (once a product)."""
-        if self._unfinished:
-            for store in self._last_of_store:
-                self.products_state.keep_sent(self.cost_key, store, self.children.sent(store))
-        else:
+        """While reads are left for later runs, keep what each child stream had."""
+        if not self._unfinished:
             self.products_state.forget_sent(self.cost_key)
+            return
+        delivered = self.children.delivered
+        for stream in delivered.streams:
+            for store in self._last_of_store:
+                self.products_state.keep_sent(
+                    self.cost_key, stream, store, delivered.ids(stream, store)
+                )
 
     def _audit_kept(self, store: str) -> frozenset[int]:
         return self.products_state.audit_listed(store)
@@ -120,6 +121,9 @@ class Products(AsosStream):
     @override
     @cached_property
     def partitions(self) -> list[dict[str, t.Any]]:
+        self.children.delivered = Delivered(
+            [c.name for c in self.child_streams if c.selected], self._sent_before
+        )
         configured = self.settings.category_ids
         stores = [
             StoreListings(code) if configured else self.listings(store)

@@ -7,7 +7,7 @@ holds a state written by each release, and one of each shape below)::
         "version": 5,                          # STATE_VERSION, written in every STATE
         "snapshot_in_progress": "2026-...",    # a snapshot stopped before its end
         "audit": {"US": "eJz..."},             # what the feeds list, while that snapshot lasts
-        "sent": {"incremental": {"US": "eJz..."}},  # children fetched, while reads are left
+        "sent": {"incremental": {"product_details": {"US": "eJz..."}}},  # reads are left
         "partitions": [{
             "context": {"store": "US", "categoryId": 8799},
             "anchors": [...], "checked_at": "2026-...", "frozen": 16, "fetched": [...],
@@ -123,6 +123,13 @@ def _converts(value: object, kind: type) -> bool:
     return True
 
 
+def _nested_packed(value: object, depth: int) -> bool:
+    """Objects nested ``depth`` deep whose leaves are packed ids."""
+    if depth == 0:
+        return _packed(value)
+    return isinstance(value, dict) and all(_nested_packed(v, depth - 1) for v in value.values())
+
+
 def _packed(value: object) -> bool:
     if not isinstance(value, str):
         return False
@@ -172,11 +179,7 @@ STREAM_KEYS: dict[str, KeyType] = {
         "an object of packed product ids (a store to its feeds' products)",
     ),
     SENT: KeyType(
-        lambda v: (
-            isinstance(v, dict)
-            and all(isinstance(s, dict) and all(_packed(p) for p in s.values()) for s in v.values())
-        ),
-        "an object of objects of packed product ids (a mode to a store to its products)",
+        lambda v: _nested_packed(v, 3), "a mode to a child stream to a store to packed ids"
     ),
 }
 
@@ -315,21 +318,23 @@ class ProductsState:
         self.raw.pop(AUDIT, None)
         self.forget_sent("full_table")
 
-    def sent_before(self, mode: str, store: str) -> frozenset[int]:
-        """Products whose children earlier runs fetched while reads were left.
+    def sent_before(self, mode: str, stream: str, store: str) -> frozenset[int]:
+        """Products a child stream had in earlier runs while reads were left.
 
         See :meth:`keep_sent`.
         """
-        packed = ((self.raw.get(SENT) or {}).get(mode) or {}).get(store)
+        packed = (((self.raw.get(SENT) or {}).get(mode) or {}).get(stream) or {}).get(store)
         return frozenset() if not packed else unpack_ids(str(packed))
 
-    def keep_sent(self, mode: str, store: str, ids: t.Iterable[int]) -> None:
-        """Keep the products whose children went.
+    def keep_sent(self, mode: str, stream: str, store: str, ids: t.Iterable[int]) -> None:
+        """Keep the products a child stream had.
 
         While a first read (or a snapshot) is spread over runs, a product listed in several
-        partitions goes to the children once.
+        partitions goes to each child stream once, and a batch a budget cut part way counts
+        what went.
         """
-        self.raw.setdefault(SENT, {}).setdefault(mode, {})[store] = pack_ids(ids)
+        by_stream = self.raw.setdefault(SENT, {}).setdefault(mode, {})
+        by_stream.setdefault(stream, {})[store] = pack_ids(ids)
 
     def forget_sent(self, mode: str) -> None:
         """Every read of ``mode`` is done: the next ones fetch children anew."""

@@ -19,6 +19,7 @@ if t.TYPE_CHECKING:
 
     from singer_sdk.helpers.types import Context
 
+    from tap_asos.children import Delivered
     from tap_asos.stores import StoreInfo
 
 __all__ = ["Categories", "Countries", "ProductDetails", "Products", "StockPrices"]
@@ -83,14 +84,20 @@ class _ProductChild(AsosStream):
     replication_key = None
 
     def batch(self, context: Context | None) -> Batch | None:
-        """The batch of products a child context names; None: nothing to do."""
+        """The products of a child context this stream has not had; None: nothing to do."""
+        store = self.store_info(context)
         ids = [int(i) for i in (context or {}).get("productIds", ())]
+        ids = self.delivered.needs(self.name, store.store, ids)
         if not ids or self.request_policy.budget_exhausted:
             return None
-        store = self.store_info(context)
         # Per-product endpoints take store, currency, sizeSchema and lang, not country.
         params = {k: v for k, v in self.locale_params(store).items() if k != "country"}
         return Batch(ids, store, params, self.tap_runtime.run_started_at.isoformat())
+
+    @property
+    def delivered(self) -> Delivered:
+        """What each child stream has had (``products`` keeps it)."""
+        return t.cast("Products", self.tap_runtime.streams["products"]).children.delivered
 
 
 class ProductDetails(_ProductChild):
@@ -111,7 +118,7 @@ class ProductDetails(_ProductChild):
             return
         ids, store, params, snapshot_at = batch
 
-        def one(product_id: int) -> dict[str, t.Any] | None:
+        def one(product_id: int) -> tuple[int, dict[str, t.Any] | None]:
             try:
                 body = self.fetch(self.path, {**params, "id": product_id}, context)
             except AsosAPIError as exc:
@@ -120,17 +127,18 @@ class ProductDetails(_ProductChild):
                     self.log(
                         "Product %s of store %s no longer exists: %s", product_id, store.store, exc
                     )
-                    return None
+                    return product_id, None
                 raise
-            return body if isinstance(body, dict) else None
+            return product_id, body if isinstance(body, dict) else None
 
         workers = max(1, min(self.settings.max_concurrency, len(ids)))
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="asos-detail") as pool:
             try:
-                for body in pool.map(one, ids):
+                for product_id, body in pool.map(one, ids):
                     if body is not None:
                         body.update(store=store.store, snapshotAt=snapshot_at)
                         yield body
+                    self.delivered.add(self.name, store.store, (product_id,))
             except RequestBudgetExhaustedError:
                 return
 
@@ -155,3 +163,4 @@ class StockPrices(_ProductChild):
         for item in body if isinstance(body, list) else []:
             item.update(store=store.store, snapshotAt=snapshot_at)
             yield item
+        self.delivered.add(self.name, store.store, ids)

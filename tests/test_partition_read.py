@@ -209,3 +209,19 @@ def test_the_summary_says_what_is_left_and_how_many_runs_it_takes(
     assert started == sorted(started, reverse=True)
     assert results[-1].summary["status"] == "succeeded"
     assert "requests_left" not in results[-1].summary
+
+
+def test_a_budget_spent_by_retries_loses_no_child(server: SandboxServer) -> None:
+    """Retries eat the budget a run kept for its children: a read whose products did not
+    all go to the children stays unfinished (the state moves only once they went).
+    """
+    server.reset()
+    server.set_faults({"rules": [{"kind": "500", "path": "/products/v3/detail", "rate": 0.4}]})
+    try:
+        union, _results = _sequence(server, MINIMUM + 12, days=0)
+    finally:
+        server.clear_faults()
+    clean = _clean(server)
+    missing = clean["product_details"] - union["product_details"]
+    assert not missing, sorted(missing)[:5]
+    assert not clean["stock_prices"] - union["stock_prices"]
