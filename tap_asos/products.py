@@ -504,21 +504,22 @@ class Products(AsosStream):
         if scan is None or reader is None:
             return
         counts, outcome = scan.counts, reader.outcome
+        breaks = counts.order_breaks
         for name, value in (
             ("split_listings", int(outcome.split)),
             ("unreachable_products", outcome.unreachable),
             ("earlier_days", counts.earlier_days),
-            ("order_breaks", counts.order_breaks),
+            ("order_breaks", breaks),
         ):
             if value:
                 self.stats.count(self.name, name, value)
-        scan.counts.earlier_days = scan.counts.order_breaks = 0  # counted once
-        if counts.order_breaks:
+        counts.earlier_days = counts.order_breaks = 0  # counted once, whatever units follow
+        if breaks:
             self.logger.warning(
                 "%s breaks the listing order the tap relies on (ids ascending inside a day, "
                 "anchors in place) %d times: new arrivals may be missed; take a snapshot",
                 reader.context,
-                counts.order_breaks,
+                breaks,
             )
         paired = len(scan.bookmark.anchors) > 1  # one anchor alone can never be a stop
         if read.finished and paired and scan.stopped_by != "anchor" and not self.full_table:

@@ -2,8 +2,8 @@
 
 Not the sandbox: nothing is generated. ``/countries/list`` and ``/categories/list`` return the
 real files byte for byte; ``/products/v2/list`` returns a real listing page per category id
-(``PAGES``) at offset 0 and, deeper, the same envelope with no products and ``itemCount``
-equal to the offset (the end of the listing, so the tap stops there); ``/products/v3/detail``
+(``PAGES``) at offset 0 and, deeper, the same envelope with no products, ``itemCount`` the
+products served (the listing is that page, so the tap stops there); ``/products/v3/detail``
 returns the one real detail with ``id`` set to the id asked (the only change). Anything else
 is 404 with a RapidAPI-style message.
 """
@@ -85,8 +85,10 @@ class ReplayServer:
             if page is None:
                 return HTTPStatus.BAD_REQUEST, b'{"message": "no real page for this category"}'
             offset = int(query.get("offset", ["0"])[0])
-            if offset:
-                page = {**page, "products": [], "itemCount": offset}
+            # The listing served is the real page and no more: its itemCount says so (the
+            # real page's own counts the whole category, which no deeper page would hold).
+            served = len(page["products"])
+            page = {**page, "products": [] if offset else page["products"], "itemCount": served}
             return HTTPStatus.OK, json.dumps(page).encode()
         if path == "/products/v3/detail":
             return HTTPStatus.OK, json.dumps({**self.detail, "id": int(query["id"][0])}).encode()

@@ -137,7 +137,10 @@ def test_details_have_the_real_shape_and_every_real_path(restocked: SandboxServe
 def _ratings(catalog: Catalog, currency: str = "USD") -> list[t.Any]:
     """The detail ``rating`` of every live product of a catalog, in index order."""
     cur = CURRENCIES[currency]
-    return [payloads.detail(catalog, k, cur, "US", "en-US")["rating"] for k in range(catalog.count)]
+    return [
+        payloads.detail(catalog, k, cur, "US", "en-US", store="US")["rating"]
+        for k in range(catalog.count)
+    ]
 
 
 def test_a_share_of_details_carry_a_plausible_rating_fixed_per_product() -> None:

@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 
 from tests.helpers import (
+    api_get,
     catalog_truth,
     ids,
     local_s3,
@@ -207,3 +208,40 @@ def test_a_tap_killed_mid_run_loses_nothing_in_the_bucket(
 
 def _keys(rows: list[dict[str, t.Any]]) -> set[tuple[str, int, int]]:
     return {(r["store"], r["categoryId"], r["id"]) for r in rows}
+
+
+def test_a_budgeted_meltano_run_goes_on_where_it_stood_from_the_s3_state(
+    make_sandbox: Callable[..., SandboxServer],
+    s3_server: str,
+    meltano_sys: Path,
+) -> None:
+    """Slow by nature: real meltano runs with a budget, each resumed from the S3 state."""
+    server = make_sandbox(products=60, seed=23, new_per_day=3)
+    env = _env(meltano_sys, server, s3_server, TAP_ASOS_MAX_REQUESTS="40")
+    statuses = []
+    for run in range(8):
+        if run == 1:
+            server.advance(1)  # the catalog moves between the runs
+        result = _meltano(["run", "tap-asos", "target-s3"], env)
+        assert result.returncode == 0, result.stderr[-4000:]
+        summary = json.loads(result.stderr.split("Run summary: ", 1)[1].splitlines()[0])
+        assert summary["requests"] <= 40
+        statuses.append(summary["status"])
+        if summary["status"] == "succeeded":
+            break
+    assert statuses[0] == "stopped_at_budget"
+    assert statuses[-1] == "succeeded", statuses
+    landed = s3_objects(s3_server, BUCKET, "asos/dev/")
+    got = {
+        stream: {
+            (r["store"], r.get("id", r.get("productId")))
+            for k, rows in landed.items()
+            if f"/{stream}/" in k
+            for r in rows
+        }
+        for stream in ("products", "product_details", "stock_prices")
+    }
+    listed = api_get(server.url, "", "/_sandbox/products", store="US")["ids"]
+    for stream, keys in got.items():
+        missing = {("US", i) for i in listed} - keys
+        assert not missing, f"{stream}: {sorted(missing)[:5]}"

@@ -1,0 +1,245 @@
+"""Runs a daily budgeted job to the end: how many runs, and requests, a store's first read takes.
+
+A sandbox store (``--products``, the real-size tree by default) is read by ``tap-asos``
+runs of ``--max-requests`` each (every stream, as the qa environment's daily job), each
+resumed from the last STATE of the one before, the catalog moving a day between runs
+(``--new-per-day`` arrivals), until a run leaves nothing for the next.  Prints, and writes
+to ``--out`` (default ``bench/budget-runs.md``): the runs, the requests per endpoint, what
+each day's run delivered of that day's arrivals, and the first runs' own estimate of the
+runs left.
+
+    .venv/bin/python scripts/budget_runs.py [--products 80000] [--max-requests 2000]
+
+``--sweep N``: instead, every budget from the smallest useful one (11 on the small tree)
+to a full run's cost on a small catalog of ``N`` products, each to the end, against a
+clean run (``bench/budget-sweep.md``): the property ``tests/test_partition_read.py``
+samples.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import json
+import logging
+import math
+import resource
+import sys
+import time
+import typing as t
+from collections import Counter
+from pathlib import Path
+
+import requests
+
+from tap_asos.inputs import ConfigInput
+from tap_asos.run import run_command
+from tap_asos.sandbox import SandboxConfig, SandboxServer
+from tap_asos.tap import TapAsos
+
+ROOT = Path(__file__).resolve().parents[1]
+STREAMS = ("countries", "categories", "products", "product_details", "stock_prices")
+
+
+def _catalog(config: dict[str, t.Any]) -> dict[str, t.Any]:
+    catalog = TapAsos(config=config, parse_env_config=False).catalog_dict
+    for entry in catalog["streams"]:
+        for meta in entry["metadata"]:
+            if meta["breadcrumb"] == []:
+                meta["metadata"]["selected"] = True
+    return catalog
+
+
+def _run(
+    config: dict[str, t.Any], catalog: dict[str, t.Any], state: dict[str, t.Any] | None
+) -> tuple[list[dict[str, t.Any]], dict[str, t.Any], dict[str, t.Any]]:
+    """One ``tap-asos`` run in this process: its records, last STATE and run summary."""
+    out = io.TextIOWrapper(io.BytesIO(), encoding="utf-8")
+    err = io.StringIO()
+    handler = logging.StreamHandler(err)
+    logger = logging.getLogger("tap-asos")
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            code = run_command(
+                TapAsos,
+                ConfigInput(config),
+                None if state is None else io.StringIO(json.dumps(state)),
+                io.StringIO(json.dumps(catalog)),
+                plan=False,
+            )
+    finally:
+        logger.removeHandler(handler)
+    if code:
+        sys.exit(f"a run failed (exit {code}): {err.getvalue()[-2000:]}")
+    out.seek(0)
+    messages = [json.loads(line) for line in out.read().splitlines() if line.strip()]
+    records = [m for m in messages if m["type"] == "RECORD"]
+    states = [m["value"] for m in messages if m["type"] == "STATE"]
+    line = next(x for x in err.getvalue().splitlines() if "Run summary: " in x)
+    summary = json.loads(line.split("Run summary: ", 1)[1])
+    return records, states[-1] if states else (state or {}), summary
+
+
+def _listed(server: SandboxServer) -> set[int]:
+    """Every product listed in the store today (the sandbox's control endpoint)."""
+    answer = requests.get(f"{server.url}/_sandbox/products", params={"store": "US"}, timeout=60)
+    answer.raise_for_status()
+    return set(answer.json()["ids"])
+
+
+def daily_job(args: argparse.Namespace) -> str:
+    """The qa job's daily runs on a store until its first read is done."""
+    sandbox = SandboxConfig(
+        seed=args.seed, products=args.products, tree=args.tree, new_per_day=args.new_per_day
+    )
+    with SandboxServer(sandbox) as server:
+        config = {
+            "api_url": server.url,
+            "api_key": server.api_key,
+            "stores": ["US"],
+            "requests_per_second": 0,
+            "max_requests": args.max_requests,
+        }
+        catalog = _catalog(config)
+        state: dict[str, t.Any] | None = None
+        by_path: Counter[str] = Counter()
+        estimates: list[t.Any] = []
+        late: list[int] = []
+        started = time.monotonic()
+        runs = 0
+        while runs < args.max_runs:
+            before = dict(server.stats()["by_path"])
+            listed = _listed(server)
+            if runs:
+                server.advance(1)
+            arrivals = _listed(server) - listed if runs else set()
+            records, state, summary = _run(config, catalog, state)
+            runs += 1
+            for path, count in server.stats()["by_path"].items():
+                by_path[path] += count - before.get(path, 0)
+            emitted = {r["record"]["id"] for r in records if r["stream"] == "products"}
+            late.append(len(arrivals - emitted))
+            estimates.append(summary.get("runs_left_at_this_budget"))
+            if summary["status"] == "succeeded":
+                break
+        seconds = time.monotonic() - started
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
+    total = sum(by_path.values())
+    lines = [
+        (
+            f"tree={args.tree} products={args.products:,} new per day={args.new_per_day}, "
+            f"store US, every stream, max_requests={args.max_requests:,} a run (the qa job), "
+            "each run resumed from the last one's STATE, the catalog a day on between runs."
+        ),
+        "",
+        "| | |",
+        "|---|---:|",
+        f"| runs until a run left nothing | {runs} |",
+        f"| requests in all | {total:,} |",
+        *(f"| `{path}` | {count:,} |" for path, count in sorted(by_path.items())),
+        f"| a day's arrivals a run did not deliver that day (all runs) | {sum(late):,} |",
+        f"| the first run's estimate of the runs left | {estimates[0]} |",
+        (
+            f"| days at one run a day, at 1 and 5 requests/s | {runs} "
+            f"({math.ceil(args.max_requests / 3600)} h and "
+            f"{math.ceil(args.max_requests / 5 / 60)} min a run) |"
+        ),
+        f"| wall time of all runs here (unpaced), peak RSS | {seconds:.0f} s, {rss} MB |",
+        "",
+        (
+            "Produced by `.venv/bin/python scripts/budget_runs.py "
+            f"--products {args.products} --tree {args.tree} --new-per-day {args.new_per_day} "
+            f"--max-requests {args.max_requests}`."
+        ),
+    ]
+    return "\n".join(lines)
+
+
+def sweep(args: argparse.Namespace) -> str:
+    """Every budget from the smallest useful one to a full run's cost, each to the end."""
+    minimum = 11
+    rows = []
+    with SandboxServer(SandboxConfig(seed=args.seed, products=args.sweep, new_per_day=3)) as s:
+        base = {"api_url": s.url, "api_key": s.api_key, "stores": ["US"], "requests_per_second": 0}
+        catalog = _catalog(base)
+        before = s.stats()["requests_total"]
+        _run(base, catalog, None)
+        full = s.stats()["requests_total"] - before
+        for budget in range(minimum, full + 1):
+            s.reset()
+            config = {**base, "max_requests": budget}
+            union: dict[str, set[t.Any]] = {name: set() for name in STREAMS}
+            state: dict[str, t.Any] | None = None
+            runs = 0
+            while runs < 400:
+                if 0 < runs <= 2:
+                    s.advance(1)
+                records, state, summary = _run(config, catalog, state)
+                runs += 1
+                for r in records:
+                    union[r["stream"]].add(_key(r["stream"], r["record"]))
+                if runs > 2 and summary["status"] == "succeeded":
+                    break
+            clean_records, _state, _summary = _run(base, catalog, None)
+            clean: dict[str, set[t.Any]] = {name: set() for name in STREAMS}
+            for r in clean_records:
+                clean[r["stream"]].add(_key(r["stream"], r["record"]))
+            missing = sum(len(clean[name] - union[name]) for name in STREAMS)
+            rows.append((budget, runs, missing))
+            print(budget, runs, missing, flush=True)
+    failed = [row for row in rows if row[2] or row[1] >= 400]
+    lines = [
+        (
+            f"Every budget from {minimum} to a full run's cost ({full}) on the small tree, "
+            f"{args.sweep} products, every stream, the catalog a day on before runs 2 and 3; "
+            "each sequence of runs to the end, against a clean run of the last day."
+        ),
+        "",
+        f"Budgets: {len(rows)}; sequences that missed a record or did not end: {len(failed)}"
+        + (f" ({failed})" if failed else "")
+        + f"; runs per sequence: {max(r[1] for r in rows)} at most "
+        f"(budget {minimum}), {min(r[1] for r in rows)} at least.",
+        "",
+        f"Produced by `.venv/bin/python scripts/budget_runs.py --sweep {args.sweep}`.",
+    ]
+    return "\n".join(lines)
+
+
+def _key(stream: str, record: dict[str, t.Any]) -> tuple[t.Any, ...]:
+    """A record's identity across runs (products: any category, as the feeds emit them)."""
+    return {
+        "countries": lambda r: (r["country"],),
+        "categories": lambda r: (r["store"], r["section"], r["id"]),
+        "products": lambda r: (r["store"], r["id"]),
+        "product_details": lambda r: (r["store"], r["id"]),
+        "stock_prices": lambda r: (r["store"], r["productId"]),
+    }[stream](record)
+
+
+def main() -> None:
+    """Run the daily job (or the sweep) and write the figures."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--products", type=int, default=80_000)
+    parser.add_argument("--tree", default="real")
+    parser.add_argument("--new-per-day", type=int, default=210)
+    parser.add_argument("--max-requests", type=int, default=2000)
+    parser.add_argument("--max-runs", type=int, default=400)
+    parser.add_argument("--seed", type=int, default=23)
+    parser.add_argument("--sweep", type=int, default=0, help="sweep budgets on N products")
+    parser.add_argument("--out", type=Path)
+    args = parser.parse_args()
+    if args.sweep:
+        text = sweep(args)
+        out = args.out or ROOT / "bench" / "budget-sweep.md"
+    else:
+        text = daily_job(args)
+        out = args.out or ROOT / "bench" / "budget-runs.md"
+    print(text)
+    out.write_text(text + "\n")
+
+
+if __name__ == "__main__":
+    main()
