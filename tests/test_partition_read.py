@@ -124,7 +124,10 @@ def _full_cost(server: SandboxServer) -> int:
 def test_budgeted_runs_together_emit_every_record_a_clean_run_emits(
     server: SandboxServer, budget: int
 ) -> None:
-    """Any budget from the smallest useful one: every stream's records, the catalog moving."""
+    """Slow by nature: the smallest budget takes some hundred runs to read the store.
+
+    Any budget from the smallest useful one: every stream's records, the catalog moving.
+    """
     server.reset()
     union, results = _sequence(server, budget, days=2)
     clean = _clean(server)  # a clean run of the last day: everything listed then
