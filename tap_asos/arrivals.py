@@ -9,8 +9,8 @@ What the real API shows (``../shared/asos-api``; ``tests/fixtures/real`` holds t
 - **Ids do not grow with go-live**: an id is given when a product is created, long
   before it goes live, so today's arrivals carry ids below earlier days' ones.
   Comparing ids with a bookmark id loses arrivals (it lost 36 of 43 on real pages).
-- The ``freshness_band`` facet ("New in date"; values 1 Today, 2 Yesterday, 3 Last 7
-  Days, 4 Last 14 Days, 5 Last 28 Days; cumulative counts) is on some listings only.
+- The ``freshness_band`` facet ("New in date", :mod:`tap_asos.bands`) is on some
+  listings only.
 - A restocked product likely comes back in today's block with its old id.
 
 So a product that entered a listing after a run sits in a day block at least as new
@@ -42,6 +42,7 @@ from __future__ import annotations
 import typing as t
 from dataclasses import dataclass, field
 
+from tap_asos.bands import band_counts, band_floor, band_limit
 from tap_asos.bookmark import Bookmark, ScanState, pack_in_order, unpack_in_order
 
 if t.TYPE_CHECKING:
@@ -53,52 +54,6 @@ Item = tuple[int, Record]  # a product to emit, with its position in the listing
 # How many ids of the frozen part a bookmark keeps: a run loses its place (and falls
 # back to the bands) only when no two of them are left next to each other.
 ANCHORS = 5
-FRESHNESS_FACET = "freshness_band"
-# Value id of each band and the days it covers, today included (counts are cumulative).
-BANDS = (("1", 1), ("2", 2), ("3", 7), ("4", 14), ("5", 28))
-# The API's day may differ from UTC's by up to one at either end of a span.
-DAY_MARGIN = 2
-
-
-def band_counts(payload: dict[str, t.Any]) -> dict[str, int] | None:
-    """The cumulative counts of a listing's ``freshness_band`` facet; None without it."""
-    for facet in payload.get("facets") or []:
-        if isinstance(facet, dict) and facet.get("id") == FRESHNESS_FACET:
-            counts = {
-                str(v.get("id")): int(v.get("count") or 0)
-                for v in facet.get("facetValues") or []
-                if isinstance(v, dict)
-            }
-            # A band with no product may be left out; it holds what the band before holds.
-            filled: dict[str, int] = {}
-            last = 0
-            for value, _days in BANDS:
-                last = max(last, counts.get(value, last))
-                filled[value] = last
-            return filled
-    return None
-
-
-def band_limit(bands: dict[str, int] | None, since: datetime | None, now: datetime) -> int | None:
-    """How deep a listing holds every product listed since ``since``; None: unknown."""
-    if bands is None or since is None:
-        return None
-    needed = (now.date() - since.date()).days + 1 + DAY_MARGIN
-    for value, days in BANDS:
-        if days >= needed:
-            return bands[value]
-    return None
-
-
-def band_floor(bands: dict[str, int] | None, since: datetime | None, now: datetime) -> int:
-    """How many products lead a listing that were surely listed on ``since``'s day or later.
-
-    They lie above every block older than that day: 0 when the bands cannot tell.
-    """
-    if bands is None or since is None:
-        return 0
-    surely = (now.date() - since.date()).days + 1 - DAY_MARGIN
-    return max((bands[value] for value, days in BANDS if days <= surely), default=0)
 
 
 @dataclass

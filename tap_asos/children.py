@@ -181,6 +181,15 @@ class ChildBatches:
         """Ids of ``store`` waiting for a batch."""
         return len(self._pending.get(store) or ())
 
+    def waiting(self) -> int:
+        """Ids of every store waiting for a batch."""
+        return sum(len(pending) for pending in self._pending.values())
+
+    def flush_all(self) -> None:
+        """Send every store's partial batch now (as far as the budget pays)."""
+        for store in list(self._pending):
+            self.flush(store)
+
     def _leave(self, store: str, size: int) -> Iterator[dict[str, t.Any]]:
         """The first ``size`` pending products of ``store`` go, as far as the budget pays."""
         pending = self._pending[store]

@@ -1,18 +1,22 @@
 """Offset paging of ``/products/v2/list``: when to stop, and the next page in advance.
 
 :class:`ListingPaginator` holds the early-exit and depth rules; :func:`prefetch_pages`
-requests the next page while this one is processed.
+requests the next page while this one is processed; :func:`check_listing_page` refuses a
+page that would silently lose the rest of a listing.
 """
 
 from __future__ import annotations
 
 import typing as t
 from concurrent.futures import Future, ThreadPoolExecutor
+from http import HTTPStatus
+from urllib.parse import parse_qs, urlparse
 
+from singer_sdk.exceptions import RetriableAPIError
 from singer_sdk.pagination import OffsetPaginator
 from typing_extensions import override
 
-from tap_asos.client import decoded_body
+from tap_asos.client import AsosAPIError, decoded_body
 
 if t.TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -35,6 +39,45 @@ def listing_payload(response: requests.Response) -> dict[str, t.Any]:
         msg = "a listing body is a JSON object"
         raise TypeError(msg)
     return payload
+
+
+def check_listing_page(response: requests.Response, payload: object) -> None:
+    """Refuse a listing body without its ``products``, or empty before the listing's end.
+
+    Raises:
+        AsosAPIError: no ``products`` list (the response shape changed).
+        RetriableAPIError: an empty page before ``itemCount``, retried.
+    """
+    if not isinstance(payload, dict) or not isinstance(payload.get("products"), list):
+        msg = (
+            f"Unexpected listing body from {urlparse(response.url).path}: "
+            "no 'products' list. The API's response shape may have changed."
+        )
+        raise AsosAPIError(msg)
+    offset = _offset_of(response)
+    item_count = int(payload.get("itemCount") or 0)
+    if not payload["products"] and offset < item_count:
+        # An empty page before the end of the listing is an upstream glitch;
+        # accepting it would silently drop the rest of the category.
+        msg = (
+            f"Empty listing page at offset {offset} of {item_count} products. If it "
+            "repeats at this depth, the API serves listings only so deep: set "
+            f"max_listing_offset to {offset} or less."
+        )
+        raise RetriableAPIError(msg, response)
+
+
+def listing_error_hint(response: requests.Response) -> str:
+    """What to set when the API refuses a deep offset (a 4xx on a page past the first)."""
+    offset = _offset_of(response)
+    if offset and response.status_code < HTTPStatus.INTERNAL_SERVER_ERROR:
+        return f" If the API refuses offsets this deep, set max_listing_offset to {offset} or less."
+    return ""
+
+
+def _offset_of(response: requests.Response) -> int:
+    query = parse_qs(urlparse(response.url).query)
+    return int((query.get("offset") or ["0"])[0])
 
 
 def facet_values(payload: dict[str, t.Any], facet_id: str) -> list[tuple[str, int]]:

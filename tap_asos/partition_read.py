@@ -37,6 +37,7 @@ from tap_asos.state import (
 )
 
 if t.TYPE_CHECKING:
+    import logging
     from collections.abc import Callable, Iterator, Sequence
     from datetime import datetime
 
@@ -257,6 +258,38 @@ class PartitionRead:
             commit_bookmark(self.entry, scan.next_bookmark())
         self.committed = True
         self._keep()
+
+    def report(self, stream: str, logger: logging.Logger) -> None:
+        """This unit's figures into the run summary; a visible order break is warned."""
+        scan, reader, stats = self.scan, self.reader, self.run.stats
+        if scan is None or reader is None:
+            return
+        counts, outcome = scan.counts, reader.outcome
+        breaks = counts.order_breaks
+        for name, value in (
+            ("split_listings", int(outcome.split)),
+            ("unreachable_products", outcome.unreachable),
+            ("earlier_days", counts.earlier_days),
+            ("order_breaks", breaks),
+        ):
+            if value:
+                stats.count(stream, name, value)
+        counts.earlier_days = counts.order_breaks = 0  # counted once, whatever units follow
+        if breaks:
+            logger.warning(
+                "%s breaks the listing order the tap relies on (ids ascending inside a day, "
+                "anchors in place) %d times: new arrivals may be missed; take a snapshot",
+                reader.context,
+                breaks,
+            )
+        paired = len(scan.bookmark.anchors) > 1  # one anchor alone can never be a stop
+        if self.finished and paired and scan.stopped_by != "anchor" and not self.everything:
+            stats.count(stream, "bookmarks_lost")
+            logger.warning(
+                "No two bookmark anchors of %s are still next to each other: read it %s",
+                reader.context,
+                "to the freshness band of its last run" if scan.stopped_by == "band" else "whole",
+            )
 
     def backlogs_left(self) -> bool:
         """Whether the partition keeps suspended reads of this run's mode."""

@@ -19,10 +19,10 @@ from tap_asos.estimate import (
     combine,
     estimate_backlog,
     estimate_partition,
-    month_of_default_schedules,
     stock_calls,
     unit_shares,
 )
+from tap_asos.month import month_of_default_schedules
 from tap_asos.partitions import HEAD, READ, REST, TOP, WHOLE, by_partition, partition_context
 
 if t.TYPE_CHECKING:

@@ -2,23 +2,28 @@
 
 from __future__ import annotations
 
-import math
 import typing as t
 from collections import Counter
 from functools import cached_property
-from http import HTTPStatus
-from urllib.parse import parse_qs, urlparse
+from urllib.parse import urlparse
 
-from singer_sdk.exceptions import RetriableAPIError
 from typing_extensions import override
 
 from tap_asos import schemas
+from tap_asos.allowance import Allowance
 from tap_asos.audit import FeedAudit, warn_misses
-from tap_asos.children import ChildBatches, Delivered
-from tap_asos.client import CATEGORIES_PATH, AsosAPIError, AsosStream
+from tap_asos.children import Delivered
+from tap_asos.client import CATEGORIES_PATH, AsosStream
 from tap_asos.estimate import left_after
 from tap_asos.failures import ConfigurationError
-from tap_asos.pagination import SLICE_FACETS, ListingPaginator, page_limit, prefetch_pages
+from tap_asos.pagination import (
+    SLICE_FACETS,
+    ListingPaginator,
+    check_listing_page,
+    listing_error_hint,
+    page_limit,
+    prefetch_pages,
+)
 from tap_asos.partition_read import PartitionRead, key_of
 from tap_asos.partitions import (
     READ,
@@ -72,9 +77,13 @@ class Products(AsosStream):
     def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
         """Set up the run's child batches and the snapshot's audit of the feeds."""
         super().__init__(*args, **kwargs)
-        self.children = ChildBatches(
-            self.settings.stock_batch_size, self._sync_children_of, budget=self
+        self.allowance = Allowance(
+            lambda: self.request_policy,
+            lambda: self.child_costs,
+            self.settings.stock_batch_size,
+            self._sync_children_of,
         )
+        self.children = self.allowance.children
         self.audit = FeedAudit(self._audit_kept)
         self._listings: dict[str, StoreListings] = {}
         self._trees: dict[tuple[str, str], dict[str, t.Any]] = {}
@@ -229,40 +238,12 @@ class Products(AsosStream):
 
     @override
     def check_payload(self, response: requests.Response, payload: t.Any) -> None:
-        if urlparse(response.url).path != urlparse(self.get_url(None)).path:
-            return  # category discovery goes through this stream too
-        if not isinstance(payload, dict) or not isinstance(payload.get("products"), list):
-            msg = (
-                f"Unexpected listing body from {urlparse(response.url).path}: "
-                "no 'products' list. The API's response shape may have changed."
-            )
-            raise AsosAPIError(msg)
-        offset = self._offset_of(response)
-        item_count = int(payload.get("itemCount") or 0)
-        if not payload["products"] and offset < item_count:
-            # An empty page before the end of the listing is an upstream glitch;
-            # accepting it would silently drop the rest of the category.
-            msg = (
-                f"Empty listing page at offset {offset} of {item_count} products. If it "
-                "repeats at this depth, the API serves listings only so deep: set "
-                f"max_listing_offset to {offset} or less."
-            )
-            raise RetriableAPIError(msg, response)
+        if urlparse(response.url).path == urlparse(self.get_url(None)).path:
+            check_listing_page(response, payload)  # category discovery goes through here too
 
     @override
     def error_hint(self, response: requests.Response) -> str:
-        offset = self._offset_of(response)
-        if offset and response.status_code < HTTPStatus.INTERNAL_SERVER_ERROR:
-            return (
-                " If the API refuses offsets this deep, set max_listing_offset to "
-                f"{offset} or less."
-            )
-        return ""
-
-    @staticmethod
-    def _offset_of(response: requests.Response) -> int:
-        query = parse_qs(urlparse(response.url).query)
-        return int((query.get("offset") or ["0"])[0])
+        return listing_error_hint(response)
 
     @override
     def get_records(self, context: Context | None) -> Iterable[dict[str, t.Any]]:
@@ -339,7 +320,7 @@ class Products(AsosStream):
         self._emitting = None
         if listed is not None:
             self.products_state.keep_audit_listed(store, listed)
-        self._count(read)
+        read.report(self.name, self.logger)
         if not read.finished:
             if not read.reader or not read.reader.outcome.suspended:
                 self.log("Request budget reached in %s; it resumes next run", context)
@@ -349,7 +330,7 @@ class Products(AsosStream):
         # What this partition cost, per mode: its pages and its products' children (their
         # batches go when full, maybe in another partition's read): the next budgeted
         # run's estimate at start, for free.
-        spent = self._read_cost(read.pages, read.children)
+        spent = self.allowance.read_cost(read.pages, read.children)
         if not read.resumed:
             self._read_costs.append(spent)
         steady = read.scan is not None and read.scan.steady and not read.resumed
@@ -387,32 +368,6 @@ class Products(AsosStream):
             self.stats.count(self.name, "feed_misses", len(missed))
             warn_misses(self.logger, context, listings.feeds, missed)
 
-    def listing_open(self, upcoming: int = 0) -> bool:
-        """Whether the budget leaves room for another listing page.
-
-        ``upcoming``: products read but not handed to the children yet.  A page is read
-        while the budget still pays for it, the children of every product waiting for a
-        batch, and one more product's: so a budgeted run ends with its products sent, and
-        moves at least one product forward.
-        """
-        policy = self.request_policy
-        if policy.stopped_at_budget:
-            return False  # once closed, closed: what comes first in the run's order goes first
-        remaining = policy.remaining
-        if remaining is None:
-            return True
-        if remaining >= self._page_cost(upcoming + self._waiting()):
-            return True
-        if self._waiting():
-            # Send what waits now, rather than stop reading to keep the budget for it.
-            for store in self._last_of_store:
-                self.children.flush(store)
-            remaining = policy.remaining or 0
-            if not policy.budget_exhausted and remaining >= self._page_cost(upcoming):
-                return True
-        policy.reach()
-        return False
-
     def left_after_run(self) -> dict[str, t.Any]:
         """What this run leaves for the next ones, from the state as the run ends.
 
@@ -431,58 +386,20 @@ class Products(AsosStream):
             list(seen.values()),
             self.cost_key,
             self.settings,
-            self._child_calls,
+            self.allowance.child_calls,
             budget_per_run=max(0, budget - fixed) if budget else None,
             read_costs=self._read_costs,
         )
 
-    def _child_calls(self, products: int) -> float:
-        per_product, per_batch = self.child_costs
-        return per_product * products + per_batch * products / self.children.size
-
-    def _read_cost(self, pages: int, children: int) -> int:
-        """Requests of a read: its pages, and its products' share of the child calls."""
-        per_product, per_batch = self.child_costs
-        return pages + per_product * children + per_batch * math.ceil(children / self.children.size)
-
-    def _waiting(self) -> int:
-        """Products of every store waiting for a child batch."""
-        return sum(self.children.pending(s) for s in self._last_of_store)
-
-    def _page_cost(self, products: int) -> int:
-        """One more listing page, and the children of ``products`` and of one product more."""
-        per_product, per_batch = self.child_costs
-        waiting = products + 1
-        return 1 + per_product * waiting + per_batch * math.ceil(waiting / self.children.size)
+    def listing_open(self, upcoming: int = 0) -> bool:
+        """Whether the budget leaves room for another listing page (see Allowance)."""
+        return self.allowance.listing_open(upcoming)
 
     @cached_property
     def child_costs(self) -> tuple[int, int]:
         """Requests a product costs its children, and a batch (the streams selected)."""
         selected = {c.name for c in self.child_streams if c.selected or c.has_selected_descendents}
         return int("product_details" in selected), int("stock_prices" in selected)
-
-    # The budget, as the child batches see it.
-    def affordable(self, products: int) -> int:
-        """How many of ``products`` (a batch) the budget still pays the children of."""
-        policy = self.request_policy
-        remaining = policy.remaining
-        if policy.budget_exhausted:
-            return 0
-        if remaining is None:
-            return products
-        per_product, per_batch = self.child_costs
-        left = remaining - per_batch
-        if per_product:
-            return max(0, min(products, left))
-        return products if left >= 0 else 0
-
-    def exhausted(self) -> bool:
-        """Whether the budget refused a request."""
-        return self.request_policy.budget_exhausted
-
-    def stop(self) -> None:
-        """Send nothing more this run."""
-        self.request_policy.exhaust()
 
     @property
     def source(self) -> Products:
@@ -497,38 +414,6 @@ class Products(AsosStream):
     def cost_key(self) -> str:
         """The mode a partition's cost is kept under (a snapshot costs more than arrivals)."""
         return self.replication_method.lower()
-
-    def _count(self, read: PartitionRead) -> None:
-        """A unit's figures into the run summary; a visible order break is warned."""
-        scan, reader = read.scan, read.reader
-        if scan is None or reader is None:
-            return
-        counts, outcome = scan.counts, reader.outcome
-        breaks = counts.order_breaks
-        for name, value in (
-            ("split_listings", int(outcome.split)),
-            ("unreachable_products", outcome.unreachable),
-            ("earlier_days", counts.earlier_days),
-            ("order_breaks", breaks),
-        ):
-            if value:
-                self.stats.count(self.name, name, value)
-        counts.earlier_days = counts.order_breaks = 0  # counted once, whatever units follow
-        if breaks:
-            self.logger.warning(
-                "%s breaks the listing order the tap relies on (ids ascending inside a day, "
-                "anchors in place) %d times: new arrivals may be missed; take a snapshot",
-                reader.context,
-                breaks,
-            )
-        paired = len(scan.bookmark.anchors) > 1  # one anchor alone can never be a stop
-        if read.finished and paired and scan.stopped_by != "anchor" and not self.full_table:
-            self.stats.count(self.name, "bookmarks_lost")
-            self.logger.warning(
-                "No two bookmark anchors of %s are still next to each other: read it %s",
-                reader.context,
-                "to the freshness band of its last run" if scan.stopped_by == "band" else "whole",
-            )
 
     def pages(
         self,

@@ -20,13 +20,8 @@ from pathlib import Path
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tap_asos.arrivals import (
-    ANCHORS,
-    DAY_MARGIN,
-    ArrivalScan,
-    band_counts,
-    band_limit,
-)
+from tap_asos.arrivals import ANCHORS, ArrivalScan
+from tap_asos.bands import DAY_MARGIN, band_counts
 from tap_asos.bookmark import Bookmark
 from tap_asos.state import bookmark_of, write_bookmark
 
@@ -411,18 +406,6 @@ def test_a_visible_break_of_the_day_order_is_counted() -> None:
     scan = ArrivalScan(Bookmark(), EPOCH)
     scan.feed([{"id": i} for i in (1, 5, 3, 9, 2, 4, 1)], body)
     assert scan.counts.order_breaks == 1  # 5 -> 3 inside Today; 9 -> 2 is the block edge
-
-
-def test_band_limit_covers_the_last_run_with_two_days_to_spare() -> None:
-    bands = {"1": 3, "2": 5, "3": 20, "4": 40, "5": 90}
-    now = EPOCH + timedelta(days=30)
-    assert band_limit(bands, now, now) == 20  # same day: 3 days with the margin
-    assert band_limit(bands, now - timedelta(days=4), now) == 20
-    assert band_limit(bands, now - timedelta(days=5), now) == 40
-    assert band_limit(bands, now - timedelta(days=25), now) == 90
-    assert band_limit(bands, now - timedelta(days=26), now) is None
-    assert band_limit(None, now, now) is None
-    assert band_limit(bands, None, now) is None
 
 
 def test_bookmark_round_trips_and_reads_state_of_an_older_release() -> None:
