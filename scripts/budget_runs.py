@@ -51,6 +51,18 @@ def _catalog(config: dict[str, t.Any]) -> dict[str, t.Any]:
     return catalog
 
 
+def _plan(config: dict[str, t.Any], catalog: dict[str, t.Any]) -> dict[str, t.Any]:
+    """``tap-asos --plan`` in this process: what it prints."""
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(io.StringIO()):
+        code = run_command(
+            TapAsos, ConfigInput(config), None, io.StringIO(json.dumps(catalog)), plan=True
+        )
+    if code:
+        sys.exit(f"the plan failed (exit {code})")
+    return t.cast("dict[str, t.Any]", json.loads(out.getvalue()))
+
+
 def _run(
     config: dict[str, t.Any], catalog: dict[str, t.Any], state: dict[str, t.Any] | None
 ) -> tuple[list[dict[str, t.Any]], dict[str, t.Any], dict[str, t.Any]]:
@@ -104,6 +116,7 @@ def daily_job(args: argparse.Namespace) -> str:
             "max_requests": args.max_requests,
         }
         catalog = _catalog(config)
+        plan = _plan(config, catalog)  # its first pages are not counted below
         state: dict[str, t.Any] | None = None
         by_path: Counter[str] = Counter()
         estimates: list[t.Any] = []
@@ -123,6 +136,12 @@ def daily_job(args: argparse.Namespace) -> str:
             emitted = {r["record"]["id"] for r in records if r["stream"] == "products"}
             late.append(len(arrivals - emitted))
             estimates.append(summary.get("runs_left_at_this_budget"))
+            print(  # progress, and what each run said was left
+                f"run {runs}: {summary['status']}, requests_left={summary.get('requests_left')}, "
+                f"runs_left={estimates[-1]}, not started={summary.get('partitions_not_started')}",
+                file=sys.stderr,
+                flush=True,
+            )
             if summary["status"] == "succeeded":
                 break
         seconds = time.monotonic() - started
@@ -141,18 +160,31 @@ def daily_job(args: argparse.Namespace) -> str:
         f"| requests in all | {total:,} |",
         *(f"| `{path}` | {count:,} |" for path, count in sorted(by_path.items())),
         f"| a day's arrivals a run did not deliver that day (all runs) | {sum(late):,} |",
-        f"| the first run's estimate of the runs left | {estimates[0]} |",
+        (
+            f"| `--plan` before the first run: requests, runs at this budget | "
+            f"{plan['requests_total']:,}, {plan['runs_at_this_budget']} |"
+        ),
+        (
+            "| stopped runs whose summary priced what was left (the others had partitions "
+            f"not started: `requests_left` null) | {sum(e is not None for e in estimates)} of "
+            f"{runs - 1} |"
+        ),
         (
             f"| days at one run a day, at 1 and 5 requests/s | {runs} "
             f"({math.ceil(args.max_requests / 3600)} h and "
             f"{math.ceil(args.max_requests / 5 / 60)} min a run) |"
         ),
-        f"| wall time of all runs here (unpaced), peak RSS | {seconds:.0f} s, {rss} MB |",
+        (
+            "| wall time of all runs here (unpaced); peak RSS of this process (the sandbox, "
+            f"the tap and each run's output held in memory) | {seconds:.0f} s; {rss} MB |"
+        ),
         "",
         (
             "Produced by `.venv/bin/python scripts/budget_runs.py "
             f"--products {args.products} --tree {args.tree} --new-per-day {args.new_per_day} "
-            f"--max-requests {args.max_requests}`."
+            f"--max-requests {args.max_requests}"
+            + (f" --out {args.out}" if args.out else "")
+            + "`."
         ),
     ]
     return "\n".join(lines)

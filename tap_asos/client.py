@@ -447,6 +447,7 @@ class _TapRuntime(t.Protocol):
     request_policy: RequestPolicy
     stores: StoreResolver
     run_started_at: datetime
+    reads_started_at: datetime
 
     def write_state_now(self) -> None:
         """Write a STATE message of the tap's state as it stands (after its records)."""

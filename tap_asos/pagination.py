@@ -176,13 +176,18 @@ def prefetch_pages(
     context: dict[str, t.Any],
     paginator: ListingPaginator,
     on_page: Callable[[dict[str, t.Any]], R],
+    *,
+    ahead: bool = True,
 ) -> Iterator[R]:
     """Yield ``on_page(body)`` for each listing page of ``context``, prefetching the next.
 
     As the SDK's loop, but the next page is requested (in a worker thread) as soon as
     the paginator knows it, while this page's records are being processed: the API's
     latency overlaps the tap's own work instead of adding to it.  ``on_page`` sees each
-    page first, so it can end the paging before the next request.
+    page first, so it can end the paging before the next request.  ``ahead=False``
+    requests the next page only once this one's records went (a budgeted run: the
+    page and the child calls of its records then take the budget in one order, so a
+    run spends it the same way each time).
     """
     send = stream.request_decorator(stream.send_request)
 
@@ -204,7 +209,11 @@ def prefetch_pages(
             result = on_page(stream.payload(response))
             paginator.advance(response)
             pending = None
-            if not paginator.finished:
+            more = not paginator.finished
+            if more and ahead:
                 prepared = request(paginator.current_value)
                 pending = pool.submit(send, prepared, context)
             yield result
+            if more and not ahead:
+                prepared = request(paginator.current_value)
+                pending = pool.submit(send, prepared, context)

@@ -90,7 +90,6 @@ class Products(AsosStream):
         self._last_of_store: dict[str, dict[str, t.Any]] = {}
         self._reads: dict[tuple[str, int], list[PartitionRead]] = {}  # partitions' reads
         self._left: dict[tuple[str, int], tuple[Backlog, ...]] = {}
-        self._read_costs: list[int] = []  # what the fresh reads this run finished cost
         self._unfinished: set[tuple[str, int]] = set()
         # The product being emitted: id, whether it goes to the children, its position,
         # its read, and what to do once it went (generate_child_contexts runs between two
@@ -298,7 +297,7 @@ class Products(AsosStream):
             self,
             self.get_context_state(context),
             partition,
-            now=self.tap_runtime.run_started_at,
+            now=self.tap_runtime.reads_started_at,
             everything=self.full_table,
             snapshot_at=snapshot_at if self.full_table else None,
             backlog=backlog,
@@ -331,8 +330,6 @@ class Products(AsosStream):
         # batches go when full, maybe in another partition's read): the next budgeted
         # run's estimate at start, for free.
         spent = self.allowance.read_cost(read.pages, read.children)
-        if not read.resumed:
-            self._read_costs.append(spent)
         steady = read.scan is not None and read.scan.steady and not read.resumed
         cost = (self.cost_key, spent) if steady else None
 
@@ -387,9 +384,15 @@ class Products(AsosStream):
             self.cost_key,
             self.settings,
             self.allowance.child_calls,
+            done=self._needs_no_read,
+            started_at=self.tap_runtime.reads_started_at,
             budget_per_run=max(0, budget - fixed) if budget else None,
-            read_costs=self._read_costs,
         )
+
+    def _needs_no_read(self, partition: PartitionState) -> bool:
+        if self.full_table:
+            return self.products_state.done_in_snapshot(partition)
+        return partition.finished_once
 
     def listing_open(self, upcoming: int = 0) -> bool:
         """Whether the budget leaves room for another listing page (see Allowance)."""
@@ -422,7 +425,9 @@ class Products(AsosStream):
         on_page: Callable[[dict[str, t.Any]], R],
     ) -> Iterator[R]:
         """Yield ``on_page(body)`` for each listing page, the next one prefetched."""
-        return prefetch_pages(self, context, paginator, on_page)
+        return prefetch_pages(
+            self, context, paginator, on_page, ahead=not self.settings.max_requests
+        )
 
     def _snapshot_at(self) -> str:
         """The snapshot this run belongs to: a stopped snapshot is resumed, not restarted."""

@@ -206,6 +206,18 @@ def _report(failure: Failure, exc: BaseException) -> int:
     return failure.code
 
 
+def _what_is_left(left: dict[str, t.Any]) -> str:
+    if left.get("requests_left") is not None:
+        return (
+            f"about {left['requests_left']} requests left: "
+            f"{left['runs_left_at_this_budget']} runs at this budget"
+        )
+    return (
+        f"{left.get('partitions_not_started', '?')} partitions not started yet: "
+        "tap-asos --plan prices what is left"
+    )
+
+
 def _summary(tap: RunningTap, started: float, failure: str | None) -> None:
     """Log the run summary (line + metrics) and send the alerts it calls for."""
     policy = tap.request_policy
@@ -225,10 +237,9 @@ def _summary(tap: RunningTap, started: float, failure: str | None) -> None:
     if policy.stopped_at_budget and policy.stop_signal is None:
         logger.warning(
             "Stopped early: max_requests=%s reached. State is saved; the next run goes on "
-            "where this one stood (about %s requests left: %s runs at this budget).",
+            "where this one stood (%s).",
             tap.settings.max_requests,
-            left.get("requests_left", "?"),
-            left.get("runs_left_at_this_budget", "?"),
+            _what_is_left(left),
         )
     url = tap.settings.alert_webhook_url
     reasons = alert_reasons(

@@ -107,7 +107,16 @@ class TapAsos(Tap):
     @cached_property
     def run_started_at(self) -> datetime:
         """UTC start of this run: the snapshot time stamped on records."""
-        return datetime.now(tz=timezone.utc).replace(microsecond=0)
+        return self.reads_started_at.replace(microsecond=0)
+
+    @cached_property
+    def reads_started_at(self) -> datetime:
+        """UTC start of this run to the microsecond: the reads it starts are known by it.
+
+        A suspended read is told from another of its partition by its start, and two
+        runs may start in one second (a retry, a test): seconds would mix their reads.
+        """
+        return datetime.now(tz=timezone.utc)
 
     @cached_property
     def stats(self) -> RunStats:

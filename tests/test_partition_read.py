@@ -3,9 +3,9 @@
 Each run below is resumed from the last STATE of the one before, as a scheduler runs
 them, while the catalog moves between runs (a day of arrivals, restocks and products
 leaving).  What the runs emit together is held against a clean run (no budget) per
-stream.  ``scripts/budget_sweep.py`` runs every budget from the smallest useful one to a
-full run's cost; here a sample of them, drawn anew each run (the seed is printed on a
-failure, as ``--hypothesis-seed``), beside fixed ones.
+stream.  ``scripts/budget_runs.py --sweep 60`` runs every budget from the smallest useful
+one to a full run's cost (``bench/budget-sweep.md``); here a sample of them, drawn anew
+each run (the seed is printed on a failure, as ``--hypothesis-seed``), beside fixed ones.
 """
 
 from __future__ import annotations
@@ -13,12 +13,14 @@ from __future__ import annotations
 import math
 import typing as t
 from collections import Counter
+from datetime import datetime, timedelta, timezone
 
 import pytest
 from hypothesis import HealthCheck, Phase, example, given, settings
 from hypothesis import strategies as st
 
 from tap_asos.sandbox import SandboxConfig, SandboxServer
+from tap_asos.tap import TapAsos
 from tests.helpers import catalog_for, run_command_here, run_tap, tap_config
 
 if t.TYPE_CHECKING:
@@ -169,6 +171,43 @@ def test_what_a_run_fetched_is_not_requested_again(server: SandboxServer) -> Non
     assert max(reread) <= page * 2, reread  # a page, and what held an anchor back
 
 
+def _timed_sequence(server: SandboxServer, gap: timedelta) -> list[dict[str, t.Any]]:
+    """A budgeted first read, each run started ``gap`` after the one before: what each did."""
+    server.reset()
+    config = tap_config(server.url, server.api_key, max_requests=MINIMUM + 9)
+    catalog = catalog_for(config)
+    first = datetime(2026, 12, 7, 6, 0, tzinfo=timezone.utc)
+    done: list[dict[str, t.Any]] = []
+    state = None
+    for run in range(RUNS):
+        started = first + gap * (run + 1)
+
+        class Timed(TapAsos):
+            reads_started_at = started
+
+        code, result = run_command_here(config, catalog=catalog, state=state, factory=Timed)
+        assert code == 0, result.stderr[-2000:]
+        summary = result.summary
+        done.append({k: summary.get(k) for k in ("partitions_done", "records", "streams")})
+        state = result.final_state
+        if not _left(result):
+            return done
+    pytest.fail(f"{RUNS} runs and still work left")
+
+
+def test_runs_started_in_one_second_keep_their_reads_apart(server: SandboxServer) -> None:
+    """A read is known by its run's start to the microsecond, not the second.
+
+    Runs in one second (a retry at once, a scheduler catching up, these tests) took
+    each other's suspended reads for their own when they were known by the second: a
+    budgeted sequence then went another way than the same runs a minute apart.
+    """
+    in_one_second = _timed_sequence(server, timedelta(milliseconds=1))
+    a_minute_apart = _timed_sequence(server, timedelta(minutes=1))
+    assert len(in_one_second) > 3
+    assert in_one_second == a_minute_apart
+
+
 def test_each_days_arrivals_come_that_day_while_the_first_read_is_spread_over_days(
     server: SandboxServer,
 ) -> None:
@@ -202,21 +241,54 @@ def _catalog_ids(server: SandboxServer) -> set[int]:
 def test_the_summary_says_what_is_left_and_how_many_runs_it_takes(
     server: SandboxServer,
 ) -> None:
-    """Free, from the state: the suspended reads' rest is counted, the rest estimated."""
+    """Free, from the state: the suspended reads' rest, and the runs it takes.
+
+    A first read spread over runs leaves partitions no read has started: their cost is
+    not guessed (``requests_left`` None, ``partitions_not_started`` counted exactly).
+    A week of arrivals above the budget leaves suspended reads (their rest is counted)
+    and partitions the run did not reach (at their last steady cost a day): the figure
+    is within a factor of two of what the next runs spend.
+    """
     server.reset()
-    budget = math.ceil(_full_cost(server) / 3)
+    budget = math.ceil(_full_cost(server) / 5)
     server.reset()
     union, results = _sequence(server, budget, days=0)
     assert union["products"]
     stopped = [r.summary for r in results[:-1]]
-    assert stopped
+    assert len(stopped) >= 3
     assert all(s["status"] == "stopped_at_budget" for s in stopped)
-    assert all(s["requests_left"] > 0 and s["runs_left_at_this_budget"] >= 1 for s in stopped)
-    # What was not started is counted exactly; it only shrinks.
     started = [s["partitions_not_started"] for s in stopped]
-    assert started == sorted(started, reverse=True)
-    assert results[-1].summary["status"] == "succeeded"
+    assert started == sorted(started, reverse=True)  # counted exactly: it only shrinks
+    assert all(n > 0 for n in started)
+    assert all(s["requests_left"] is None for s in stopped)
+    assert all(s["runs_left_at_this_budget"] is None for s in stopped)
+    assert "tap-asos --plan prices what is left" in results[0].stderr
     assert "requests_left" not in results[-1].summary
+
+    # A week of arrivals after the first read, at a budget below what they cost.
+    state = results[-1].final_state
+    server.advance(7)
+    config = tap_config(server.url, server.api_key, max_requests=MINIMUM + 10)
+    catalog = catalog_for(config)
+    later: list[SyncResult] = []
+    while not later or _left(later[-1]):
+        assert len(later) < RUNS
+        code, result = run_command_here(config, catalog=catalog, state=state)
+        assert code == 0, result.stderr[-2000:]
+        later.append(result)
+        state = result.final_state
+    priced = [r.summary for r in later[:-1]]
+    assert priced, "the week's arrivals fitted in one run: the test proves nothing"
+    for index, left in enumerate(priced):
+        after = later[index + 1 :]
+        spent = sum(r.summary["streams"]["products"]["requests"] for r in after) + sum(
+            r.summary["streams"].get(name, {}).get("requests", 0)
+            for r in after
+            for name in ("product_details", "stock_prices")
+        )
+        assert left["partitions_not_started"] == 0
+        assert spent / 2 <= left["requests_left"] <= 2 * spent + 10, (index, left, spent)
+        assert len(after) <= left["runs_left_at_this_budget"] + 1, (index, left)
 
 
 def test_a_budget_spent_by_retries_loses_no_child(server: SandboxServer) -> None:
