@@ -24,7 +24,7 @@ def test_a_run_whose_state_does_not_change_still_writes_its_records(
     # ends with the state it started from, so the SDK writes no STATE of its own after
     # its records, and the writer must not keep them buffered waiting for one.
     started = datetime(2026, 11, 26, 9, 0, tzinfo=timezone.utc)
-    monkeypatch.setattr(TapAsos, "run_started_at", property(lambda _self: started))
+    monkeypatch.setattr(TapAsos, "reads_started_at", property(lambda _self: started))
     # Two partitions: the first one's end writes a STATE (at most one every few
     # seconds), the second one's records come after it and no STATE follows them.
     config = tap_config(sandbox.url, sandbox.api_key, category_ids=[8799, 4169])
