@@ -22,7 +22,6 @@ import argparse
 import contextlib
 import io
 import json
-import logging
 import math
 import resource
 import sys
@@ -39,16 +38,11 @@ from tap_asos.sandbox import SandboxConfig, SandboxServer
 from tap_asos.tap import TapAsos
 
 ROOT = Path(__file__).resolve().parents[1]
+# The in-process run and the catalog are the tests' (one way to run the command here).
+sys.path.insert(0, str(ROOT))
+from tests.helpers import catalog_for, run_command_here  # noqa: E402
+
 STREAMS = ("countries", "categories", "products", "product_details", "stock_prices")
-
-
-def _catalog(config: dict[str, t.Any]) -> dict[str, t.Any]:
-    catalog = TapAsos(config=config, parse_env_config=False).catalog_dict
-    for entry in catalog["streams"]:
-        for meta in entry["metadata"]:
-            if meta["breadcrumb"] == []:
-                meta["metadata"]["selected"] = True
-    return catalog
 
 
 def _plan(config: dict[str, t.Any], catalog: dict[str, t.Any]) -> dict[str, t.Any]:
@@ -66,33 +60,12 @@ def _plan(config: dict[str, t.Any], catalog: dict[str, t.Any]) -> dict[str, t.An
 def _run(
     config: dict[str, t.Any], catalog: dict[str, t.Any], state: dict[str, t.Any] | None
 ) -> tuple[list[dict[str, t.Any]], dict[str, t.Any], dict[str, t.Any]]:
-    """One ``tap-asos`` run in this process: its records, last STATE and run summary."""
-    out = io.TextIOWrapper(io.BytesIO(), encoding="utf-8")
-    err = io.StringIO()
-    handler = logging.StreamHandler(err)
-    logger = logging.getLogger("tap-asos")
-    logger.addHandler(handler)
-    logger.setLevel(logging.INFO)
-    try:
-        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-            code = run_command(
-                TapAsos,
-                ConfigInput(config),
-                None if state is None else io.StringIO(json.dumps(state)),
-                io.StringIO(json.dumps(catalog)),
-                plan=False,
-            )
-    finally:
-        logger.removeHandler(handler)
+    """One ``tap-asos`` run in this process: its RECORD messages, last STATE and run summary."""
+    code, result = run_command_here(config, catalog=catalog, state=state)
     if code:
-        sys.exit(f"a run failed (exit {code}): {err.getvalue()[-2000:]}")
-    out.seek(0)
-    messages = [json.loads(line) for line in out.read().splitlines() if line.strip()]
-    records = [m for m in messages if m["type"] == "RECORD"]
-    states = [m["value"] for m in messages if m["type"] == "STATE"]
-    line = next(x for x in err.getvalue().splitlines() if "Run summary: " in x)
-    summary = json.loads(line.split("Run summary: ", 1)[1])
-    return records, states[-1] if states else (state or {}), summary
+        sys.exit(f"a run failed (exit {code}): {result.stderr[-2000:]}")
+    records = [m for m in result.messages if m["type"] == "RECORD"]
+    return records, result.final_state or (state or {}), result.summary
 
 
 def _listed(server: SandboxServer) -> set[int]:
@@ -115,7 +88,7 @@ def daily_job(args: argparse.Namespace) -> str:
             "requests_per_second": 0,
             "max_requests": args.max_requests,
         }
-        catalog = _catalog(config)
+        catalog = catalog_for(config, select=STREAMS)
         plan = _plan(config, catalog)  # its first pages are not counted below
         state: dict[str, t.Any] | None = None
         by_path: Counter[str] = Counter()
@@ -196,7 +169,7 @@ def sweep(args: argparse.Namespace) -> str:
     rows = []
     with SandboxServer(SandboxConfig(seed=args.seed, products=args.sweep, new_per_day=3)) as s:
         base = {"api_url": s.url, "api_key": s.api_key, "stores": ["US"], "requests_per_second": 0}
-        catalog = _catalog(base)
+        catalog = catalog_for(base, select=STREAMS)
         before = s.stats()["requests_total"]
         _run(base, catalog, None)
         full = s.stats()["requests_total"] - before

@@ -183,7 +183,7 @@ class ChildBatches:
 
     def waiting(self) -> int:
         """Ids of every store waiting for a batch."""
-        return sum(len(pending) for pending in self._pending.values())
+        return sum(self.pending(store) for store in self._pending)
 
     def flush_all(self) -> None:
         """Send every store's partial batch now (as far as the budget pays)."""

@@ -363,16 +363,16 @@ def children_per_partition(partitions: list[PartitionPlan]) -> list[int]:
     """
     seen: dict[str, Counter[int]] = {}
     fresh_counts: list[tuple[str, int, int]] = []
+    rests: Counter[str] = Counter()
+    largest: Counter[str] = Counter()  # a listing's products are all different ones
     for part in partitions:
         store_seen = seen.setdefault(part.store, Counter())
         fresh = [i for i in part.first_ids if i not in store_seen]
         store_seen.update(part.first_ids)
-        fresh_counts.append((part.store, len(fresh), part.products - len(part.first_ids)))
-    rests: Counter[str] = Counter()
-    largest: Counter[str] = Counter()  # a listing's products are all different ones
-    for (store, _fresh, rest), part in zip(fresh_counts, partitions, strict=True):
-        rests[store] += rest
-        largest[store] = max(largest[store], part.products)
+        rest = part.products - len(part.first_ids)
+        fresh_counts.append((part.store, len(fresh), rest))
+        rests[part.store] += rest
+        largest[part.store] = max(largest[part.store], part.products)
     share: dict[str, float] = {}
     for store, ids in seen.items():
         unseen = max(distinct_products(ids), largest[store]) - len(ids)

@@ -42,13 +42,10 @@ def test_a_read_from_the_top_leaves_only_what_is_above_the_frozen_part() -> None
     assert rest.products == 130 - 100 + 2  # down to the anchors, the stop pair
 
 
-def test_left_after_counts_backlogs_and_the_partitions_not_reached_per_day() -> None:
-    reached = _partition(2, bookmark=Bookmark((1, 2), NOW + timedelta(seconds=1), 50))
-    behind = _partition(
-        3, bookmark=Bookmark((1, 2), NOW - timedelta(days=3), 50), costs={"incremental": 10}
-    )
-    left = left_after(
-        [_partition(1, backlogs=(_backlog(96),)), reached, behind],
+def _left_after(partitions: list[PartitionState]) -> dict[str, object]:
+    """An incremental run started at NOW, 50 requests a run for the partitions."""
+    return left_after(
+        partitions,
         "incremental",
         SETTINGS,
         DETAILS,
@@ -56,6 +53,14 @@ def test_left_after_counts_backlogs_and_the_partitions_not_reached_per_day() -> 
         started_at=NOW,
         budget_per_run=50,
     )
+
+
+def test_left_after_counts_backlogs_and_the_partitions_not_reached_per_day() -> None:
+    reached = _partition(2, bookmark=Bookmark((1, 2), NOW + timedelta(seconds=1), 50))
+    behind = _partition(
+        3, bookmark=Bookmark((1, 2), NOW - timedelta(days=3), 50), costs={"incremental": 10}
+    )
+    left = _left_after([_partition(1, backlogs=(_backlog(96),)), reached, behind])
     assert left == {
         "requests_left": (1 + 2 + 96) + 3 * 10,
         "runs_left_at_this_budget": 3,  # 129 at 50 a run
@@ -65,15 +70,7 @@ def test_left_after_counts_backlogs_and_the_partitions_not_reached_per_day() -> 
 
 
 def test_left_after_does_not_guess_a_partition_no_read_started() -> None:
-    left = left_after(
-        [_partition(1, backlogs=(_backlog(96),)), _partition(4)],
-        "incremental",
-        SETTINGS,
-        DETAILS,
-        done=lambda p: p.finished_once,
-        started_at=NOW,
-        budget_per_run=50,
-    )
+    left = _left_after([_partition(1, backlogs=(_backlog(96),)), _partition(4)])
     assert left["requests_left"] is None
     assert left["runs_left_at_this_budget"] is None
     assert left["partitions_not_started"] == 1
