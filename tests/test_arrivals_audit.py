@@ -272,6 +272,11 @@ def listed_now(leaves: list[Listing]) -> set[int]:
     return {i for leaf in leaves for i in leaf.listed_day}
 
 
+def test_property_tests_draw_new_histories_where_ci_is_set_too() -> None:
+    """Under CI (where Hypothesis would load its derandomized profile) histories stay random."""
+    assert settings.default.derandomize is False
+
+
 def test_a_failing_property_test_names_the_seed_that_replays_it() -> None:
     """The failure report of a property test says ``--hypothesis-seed=N``; N draws the same."""
     drawn: list[int] = []
