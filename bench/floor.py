@@ -1,7 +1,7 @@
 """The floor: fetch the same listing pages with requests and write JSONL, nothing else.
 
 Usage: floor.py URL KEY STORE CATEGORY_IDS(comma) PAGE_SIZE OUT.jsonl
-Prints one JSON line with records and requests made.
+Prints one JSON line with records, distinct products and requests made.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ def main() -> None:
     session.headers.update({"X-RapidAPI-Key": key, "X-RapidAPI-Host": "asos2.p.rapidapi.com"})
     limit = int(page_size)
     records = requests_made = 0
+    products: set[int] = set()
     with open(out, "w", encoding="utf-8") as sink:  # noqa: PTH123
         for category in categories.split(","):
             offset = 0
@@ -39,10 +40,11 @@ def main() -> None:
                 page = response.json()
                 sink.writelines(json.dumps(product) + "\n" for product in page["products"])
                 records += len(page["products"])
+                products.update(int(product["id"]) for product in page["products"])
                 offset += limit
                 if offset >= page["itemCount"] or not page["products"]:
                     break
-    print(json.dumps({"records": records, "requests": requests_made}))
+    print(json.dumps({"records": records, "products": len(products), "requests": requests_made}))
 
 
 if __name__ == "__main__":

@@ -135,6 +135,7 @@ def measure(
         "peak_rss_mib": int(maxrss) / 1024,
         "requests": float(stats["requests_total"]) - before,
         "records": count_records(out),
+        "products": count_products(out),
     }
 
 
@@ -151,6 +152,23 @@ def count_records(out: Path) -> float:
     if not records and last.startswith('{"records"'):
         return float(json.loads(last)["records"])
     return float(records)
+
+
+def count_products(out: Path) -> float:
+    """Distinct product ids of a Singer output's ``products`` records, or the floor's count."""
+    ids: set[object] = set()
+    last = ""
+    with out.open() as lines:
+        for line in lines:
+            if line.startswith(('{"type":"RECORD"', '{"type": "RECORD"')):
+                message = json.loads(line)
+                if message.get("stream") == "products":
+                    ids.add(message["record"].get("id"))
+            elif line.strip():
+                last = line
+    if not ids and last.startswith('{"records"'):  # the floor prints its own count
+        return float(json.loads(last).get("products", 0))
+    return float(len(ids))
 
 
 def rates(row: dict[str, float]) -> dict[str, float]:

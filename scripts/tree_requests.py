@@ -4,9 +4,12 @@ Starts a sandbox with ``--tree real`` (573 leaf categories and the New-in / Back
 feeds), runs ``tap-asos`` with default settings for one store (every stream), advances the
 catalog one day and runs again from the first run's state (the daily run, which reads the
 arrival feeds), then takes a weekly snapshot as ``meltano.yml``'s snapshot job selects it
-(products and stock_prices, FULL_TABLE).  Prints the requests per endpoint, as the sandbox
-counted them, and a month of the default schedules (30 daily runs, 52/12 snapshots);
-writes the same table to ``--out`` (default ``bench/tree_requests.md``).
+(products and stock_prices, FULL_TABLE), which reads every listing and learns the store's
+cover, and a week later the next snapshot from its state, which reads the cover (see
+tap_asos/cover.py); each snapshot's products are checked against the sandbox's
+``/_sandbox/products``.  Prints the requests per endpoint, as the sandbox counted them, and
+a month of the default schedules (30 daily runs, 52/12 weekly snapshots at the cover's
+cost); writes the same table to ``--out`` (default ``bench/tree_requests.md``).
 
     .venv/bin/python scripts/tree_requests.py [--products 5000] [--tree real]
 """
@@ -15,9 +18,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import subprocess
 import sys
 import tempfile
+import urllib.request
 from collections import Counter
 from pathlib import Path
 
@@ -25,11 +30,21 @@ from tap_asos.sandbox import SandboxConfig, SandboxServer
 
 TAP = str(Path(sys.executable).with_name("tap-asos"))
 SNAPSHOT_STREAMS = ("countries", "categories", "products", "stock_prices")
+# A small interpreter runs each tap run and reports its peak RSS: a child forked from this
+# process (which holds the sandbox's catalog) would count this one's pages as its own.
+RSS = (
+    "import resource, subprocess, sys; rc = subprocess.call(sys.argv[1:]); "
+    "r = resource.getrusage(resource.RUSAGE_CHILDREN); "
+    "sys.stderr.write(f'\\nPEAK_RSS_KB {r.ru_maxrss}\\n'); sys.exit(rc)"
+)
+PEAKS: list[int] = []
+DEFAULT_OUT = "bench/tree_requests.md"
 
 
 def _run(
     server: SandboxServer, work: Path, state: dict[str, object] | None, *, snapshot: bool = False
-) -> dict[str, object]:
+) -> tuple[dict[str, object], set[int], int]:
+    """One tap run: its last STATE, the products it emitted, and its products records."""
     config = {
         "api_url": server.url,
         "api_key": server.api_key,
@@ -57,11 +72,33 @@ def _run(
     if state is not None:
         (work / "state.json").write_text(json.dumps(state))
         args += ["--state", "state.json"]
-    result = subprocess.run(args, capture_output=True, text=True, check=True, cwd=work)
-    states = [
-        m["value"] for m in map(json.loads, result.stdout.splitlines()) if m["type"] == "STATE"
+    result = subprocess.run(
+        [sys.executable, "-c", RSS, *args], capture_output=True, text=True, check=True, cwd=work
+    )
+    PEAKS.append(int(result.stderr.rsplit("PEAK_RSS_KB ", 1)[1].split()[0]))
+    messages = [json.loads(line) for line in result.stdout.splitlines()]
+    states = [m["value"] for m in messages if m["type"] == "STATE"]
+    products = [
+        m["record"]["id"] for m in messages if m["type"] == "RECORD" and m["stream"] == "products"
     ]
-    return states[-1]
+    return states[-1], set(products), len(products)
+
+
+def _peak_rss_mib() -> float:
+    """The largest resident set of the tap runs so far."""
+    return max(PEAKS) / 1024
+
+
+def _hours(requests: int, per_second: float) -> str:
+    minutes = math.ceil(requests / per_second / 60)
+    return f"{minutes // 60} h {minutes % 60:02d} min"
+
+
+def _missing(server: SandboxServer, emitted: set[int]) -> int:
+    """Products listed in the store today that a snapshot did not emit."""
+    with urllib.request.urlopen(f"{server.url}/_sandbox/products?store=US") as response:  # noqa: S310
+        listed = set(json.load(response)["ids"])
+    return len(listed - emitted)
 
 
 def main() -> None:
@@ -69,42 +106,81 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--products", type=int, default=5000)
     parser.add_argument("--tree", default="real")
-    parser.add_argument("--out", default="bench/tree_requests.md")
+    parser.add_argument("--out", default=DEFAULT_OUT)
     args = parser.parse_args()
     config = SandboxConfig(products=args.products, tree=args.tree)
     with SandboxServer(config) as server, tempfile.TemporaryDirectory() as tmp:
-        state = _run(server, Path(tmp), None)
+        state, _, _ = _run(server, Path(tmp), None)
         first = Counter(server.stats()["by_path"])
         arrived = server.advance(1)["new_products"]
-        state = _run(server, Path(tmp), state)
+        state, _, _ = _run(server, Path(tmp), state)
         second = Counter(server.stats()["by_path"]) - first
+        seen = first + second
         with tempfile.TemporaryDirectory() as snap:
-            _run(server, Path(snap), None, snapshot=True)
-        third = Counter(server.stats()["by_path"]) - first - second
+            snap_state, emitted, records = _run(server, Path(snap), None, snapshot=True)
+            learning = Counter(server.stats()["by_path"]) - seen
+            missing = [(_missing(server, emitted), len(emitted), records)]
+            seen += learning
+            server.advance(7)
+            _, emitted, records = _run(server, Path(snap), snap_state, snapshot=True)
+            third = Counter(server.stats()["by_path"]) - seen
+            missing.append((_missing(server, emitted), len(emitted), records))
         state_bytes = len(json.dumps(state))
-    paths = sorted(set(first) | set(third))
-    rows = [(p, first[p], second[p], third[p]) for p in paths]
-    total = tuple(sum(r[i] for r in rows) for i in (1, 2, 3))
-    month = round(30 * total[1] + 52 / 12 * total[2])
+    rss = _peak_rss_mib()
+    paths = sorted(set(first) | set(third) | set(learning))
+    rows = [(p, first[p], second[p], learning[p], third[p]) for p in paths]
+    total = tuple(sum(r[i] for r in rows) for i in (1, 2, 3, 4))
+    month = round(30 * total[1] + 52 / 12 * total[3])
+    # What the data needs: each arrival's detail, stock batch and listing share a day; a
+    # snapshot's products once, at 48 a page and 50 a stock call.
+    products = missing[1][1]
+    needs = round(
+        30 * (arrived + math.ceil(arrived / 50) + math.ceil(arrived / 48))
+        + 52 / 12 * (math.ceil(products / 48) + math.ceil(products / 50))
+    )
+    floor = math.ceil(products / 48) + math.ceil(products / 50)
     lines = [
         (
             f"tree={args.tree} products={args.products}, store US, default settings; "
             f"new the next day: {arrived}"
         ),
         "",
-        "| endpoint | first run | next day | weekly snapshot |",
-        "|---|---:|---:|---:|",
-        *(f"| `{p}` | {a:,} | {b:,} | {c:,} |" for p, a, b, c in rows),
-        f"| total | {total[0]:,} | {total[1]:,} | {total[2]:,} |",
+        (
+            "| endpoint | first run | next day | first snapshot (learns the cover) "
+            "| weekly snapshot (the cover) |"
+        ),
+        "|---|---:|---:|---:|---:|",
+        *(f"| `{p}` | {a:,} | {b:,} | {c:,} | {d:,} |" for p, a, b, c, d in rows),
+        f"| total | {total[0]:,} | {total[1]:,} | {total[2]:,} | {total[3]:,} |",
+        "",
+        *(
+            f"- {name}: {products:,} products emitted in {records:,} `products` records; "
+            f"{miss:,} of the store's products (`/_sandbox/products`) missing."
+            for name, (miss, products, records) in zip(
+                ("First snapshot", "Weekly snapshot"), missing, strict=True
+            )
+        ),
         "",
         (
-            f"A month of the default schedules (30 daily runs + 52/12 weekly snapshots): "
-            f"{month:,} requests per store. State after the daily run: {state_bytes:,} bytes."
+            f"A month of the default schedules (30 daily runs + 52/12 weekly snapshots at the "
+            f"cover's cost): {month:,} requests per store, {month / needs:.2f} x what the data "
+            f"needs ({needs:,}: each arrival's detail, its share of a stock call and a listing "
+            f"page, and 52/12 times the store's products at 48 a page and 50 a stock call). "
+            f"The weekly snapshot: {total[3]:,} requests against a floor of {floor:,}. State "
+            f"after the daily run: {state_bytes:,} bytes. Peak RSS of a tap run: {rss:.0f} MiB."
+        ),
+        "",
+        "| at | first run | next day | weekly snapshot | a month |",
+        "|---|---:|---:|---:|---:|",
+        *(
+            f"| {rate:g} request/s | {_hours(total[0], rate)} | {_hours(total[1], rate)} "
+            f"| {_hours(total[3], rate)} | {_hours(month, rate)} |"
+            for rate in (1, 5)
         ),
         "",
         (
             f"Produced by `.venv/bin/python scripts/tree_requests.py --products {args.products} "
-            f"--tree {args.tree}`."
+            f"--tree {args.tree}" + ("" if args.out == DEFAULT_OUT else f" --out {args.out}") + "`."
         ),
     ]
     text = "\n".join(lines)

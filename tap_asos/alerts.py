@@ -2,7 +2,8 @@
 
 Alerts fire on a failed run, on an API quota below ``alert_quota_threshold``, on a run
 that extracted nothing, on API drift (top-level fields no schema declares) and on a
-snapshot that found arrivals the daily runs' feeds missed (``feed_misses``). Their JSON
+snapshot that found arrivals the daily runs' feeds missed (``feed_misses``) or products its
+cover did not hold (``cover_misses``). Their JSON
 carries the run's figures only: never a setting, never the key.
 """
 
@@ -37,6 +38,7 @@ class RunMetric(str, enum.Enum):
     BOOKMARKS_LOST = "tap_asos_bookmarks_lost"
     ORDER_BREAKS = "tap_asos_order_breaks"
     FEED_MISSES = "tap_asos_feed_misses"
+    COVER_MISSES = "tap_asos_cover_misses"
 
 
 # Stream counters that alert when above zero (summed over every stream), with why.
@@ -48,6 +50,9 @@ COUNTER_ALERTS = {
     "feed_misses": "{} products entered a leaf category since the last snapshot but are in "
     "no arrival feed: daily runs missed them (this snapshot emitted them); see feed_misses "
     "in the docs",
+    "cover_misses": "{} products were on no listing of the store's snapshot cover, only on "
+    "listings the tree gained since (this snapshot emitted them, the listings join the "
+    "cover); see cover_misses in docs/cost.md",
 }
 
 

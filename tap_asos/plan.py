@@ -101,7 +101,7 @@ def make_plan(tap: PlanningTap) -> Plan:
         # A run that reads the leaves too (a first run, a snapshot) meets the products of
         # the feeds and the other New-in lists there: those add pages, not children.
         lists = {
-            code: products.listings(store).new_in_lists
+            code: products.stores_read.listings(store).new_in_lists
             for code, store in stores.items()
             if not settings.category_ids
         }
@@ -221,7 +221,7 @@ def _partition(
         top = estimate_partition(
             partition, first, tap.settings, full=products.full_table, now=tap.run_started_at
         )
-        if products.is_feed(context):
+        if products.stores_read.is_feed(context):
             top = top.of_feed(first)
     return combine(top, rest), unit_shares(kinds, top, rest)
 

@@ -15,7 +15,6 @@ from tap_asos.audit import FeedAudit, warn_misses
 from tap_asos.children import Delivered
 from tap_asos.client import CATEGORIES_PATH, AsosStream
 from tap_asos.estimate import left_after
-from tap_asos.failures import ConfigurationError
 from tap_asos.pagination import (
     SLICE_FACETS,
     ListingPaginator,
@@ -28,12 +27,11 @@ from tap_asos.partition_read import PartitionRead, key_of
 from tap_asos.partitions import (
     READ,
     REST,
-    FeedNotFoundError,
     StoreListings,
     partitions,
-    store_listings,
 )
 from tap_asos.state import ProductsState
+from tap_asos.store_reads import StoreReads
 
 if t.TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator
@@ -65,7 +63,9 @@ class Products(AsosStream):
 
     name = "products"
     path = "/products/v2/list"
-    primary_keys = ("store", "categoryId", "id")
+    # One record per store x product per run: a snapshot's (or a daily run's) product,
+    # from the first of its listings the run read (StoreReads.listed).
+    primary_keys = ("store", "id", "snapshotAt")
     # A unit's context names its read too (partitions.READ): the state is per partition.
     state_partitioning_keys: t.ClassVar[list[str]] = ["store", "categoryId"]
     replication_key = "snapshotAt"
@@ -85,18 +85,13 @@ class Products(AsosStream):
         )
         self.children = self.allowance.children
         self.audit = FeedAudit(self._audit_kept)
-        self._listings: dict[str, StoreListings] = {}
         self._trees: dict[tuple[str, str], dict[str, t.Any]] = {}
         self._last_of_store: dict[str, dict[str, t.Any]] = {}
         self._reads: dict[tuple[str, int], list[PartitionRead]] = {}  # partitions' reads
         self._left: dict[tuple[str, int], tuple[Backlog, ...]] = {}
         self._unfinished: set[tuple[str, int]] = set()
-        # The product being emitted: id, whether it goes to the children, its position,
-        # its read, and what to do once it went (generate_child_contexts runs between two
-        # records).
-        self._emitting: tuple[int, bool, int | None, PartitionRead, t.Callable[[], None]] | None = (
-            None
-        )
+        # The product being emitted (generate_child_contexts runs between two records).
+        self._emitting: _Emitting | None = None
 
     def _sent_before(self, stream: str, store: str) -> frozenset[int]:
         return self.products_state.sent_before(self.cost_key, stream, store)
@@ -112,6 +107,7 @@ class Products(AsosStream):
                 self.products_state.keep_sent(
                     self.cost_key, stream, store, delivered.ids(stream, store)
                 )
+        self.stores_read.keep_emitted()
 
     def _audit_kept(self, store: str) -> frozenset[int]:
         return self.products_state.audit_listed(store)
@@ -120,6 +116,18 @@ class Products(AsosStream):
     def products_state(self) -> ProductsState:
         """This stream's state, upgraded and typed (read once, before any partition)."""
         return ProductsState(self.stream_state)
+
+    @cached_property
+    def stores_read(self) -> StoreReads:
+        """What each store emitted in this run, and its snapshot's cover."""
+        return StoreReads(
+            self.products_state,
+            self.stats,
+            self.logger,
+            self.settings,
+            mode=self.cost_key,
+            tree=self.category_tree,
+        )
 
     @property
     def full_table(self) -> bool:
@@ -134,9 +142,12 @@ class Products(AsosStream):
         )
         configured = self.settings.category_ids
         stores = [
-            StoreListings(code) if configured else self.listings(store)
+            StoreListings(code) if configured else self.stores_read.listings(store)
             for code, store in self.stores.resolve_all().items()
         ]
+        if self.full_table and not configured:
+            at, age = self._snapshot_at(), self.settings.cover_max_age_days
+            stores = [self.stores_read.plan(listings, at, age) for listings in stores]
         parts = partitions(
             stores,
             self.products_state,
@@ -144,6 +155,9 @@ class Products(AsosStream):
             full_table=self.full_table,
             mode=self.cost_key,
         )
+        # A cover snapshot reads the tree's new listings last: what they hold that the
+        # cover did not is what the cover missed.
+        parts.sort(key=lambda c: c["categoryId"] in self.stores_read.new_listings(c["store"]))
         self._last_of_store = {c["store"]: c for c in parts}
         self._unfinished = {key_of(c) for c in parts}
         for listings in stores:
@@ -152,46 +166,9 @@ class Products(AsosStream):
         self.stats.partitions_total = len(self._unfinished)
         return parts
 
-    def listings(self, store: StoreInfo) -> StoreListings:
-        """A store's leaves and arrival feeds, from its tree (requested once per run).
-
-        Raises:
-            ConfigurationError: an incremental run finds no New-in feed in the tree.
-        """
-        if store.store in self._listings:
-            return self._listings[store.store]
-        tree = self.category_tree(store)
-        try:
-            listings = store_listings(
-                store.store,
-                tree,
-                feed_ids=self.settings.feed_category_ids,
-                read_feeds=self.settings.read_feeds,
-            )
-        except FeedNotFoundError as exc:
-            if not self.full_table:
-                raise ConfigurationError(str(exc)) from exc
-            # A snapshot reads every leaf anyway: no audit, no stop.
-            self.logger.warning("%s No feed audit in this snapshot.", exc)
-            listings = store_listings(store.store, tree, feed_ids=None, read_feeds=False)
-        self.log("Discovered %d leaf categories for store %s", len(listings.leaves), store.store)
-        self._listings[store.store] = listings
-        return listings
-
     def regains(self, context: t.Mapping[str, t.Any]) -> bool:
-        """Whether a partition is a New-in list (its frozen part may gain products).
-
-        A restocked product may return to its old day block there (see ArrivalScan).
-        Stores given by ``category_ids`` have no tree read: the strict rule, which can
-        only cost extra reads there.
-        """
-        listings = self._listings.get(str(context.get("store")))
-        return listings is not None and context.get("categoryId") in listings.new_in_lists
-
-    def is_feed(self, context: t.Mapping[str, t.Any]) -> bool:
-        """Whether a partition is one of its store's arrival feeds."""
-        listings = self._listings.get(str(context.get("store")))
-        return listings is not None and context.get("categoryId") in listings.feeds
+        """Whether a partition is a New-in list (see StoreReads.regains)."""
+        return self.stores_read.regains(context)
 
     def category_tree(self, store: StoreInfo) -> dict[str, t.Any]:
         """A store's ``/categories/list`` body, requested once per run."""
@@ -254,6 +231,8 @@ class Products(AsosStream):
         if self._last_of_store.get(store) == context:
             self.children.flush(store)  # the store's last unit: send what is left
             self._keep_sent()
+            complete = not any(key[0] == store for key in self._unfinished)
+            self.stores_read.store_read(store, complete=complete)
 
     def _read_unit(self, context: Context) -> Iterator[dict[str, t.Any]]:
         """One unit of a partition's read (see :mod:`tap_asos.partitions`)."""
@@ -264,6 +243,7 @@ class Products(AsosStream):
         partition = state.partition(context)
         if self.full_table and state.done_in_snapshot(partition):
             self.log("Skipping %s: done earlier in snapshot %s", context, snapshot_at)
+            self.stores_read.read_whole(*key, from_top=False)
             self._read_done(key)
             return
         if key not in self._reads:
@@ -307,14 +287,19 @@ class Products(AsosStream):
         """One read's records for this unit; its state moves once its children went."""
         store, category_id = key_of(context)
         snapshot_at = read.snapshot_at or self._snapshot_at()
-        feed = self.is_feed(context)
+        feed = self.stores_read.is_feed(context)
         listed = self.audit.listed(store) if feed and self.full_table else None
         for record, on_sent, goes in read.records(kind):
-            record.update(store=store, categoryId=category_id, snapshotAt=snapshot_at)
+            emitting = _Emitting(int(record["id"]), goes, record.get("position"), read, on_sent)
             if listed is not None:
-                listed.add(int(record["id"]))
-            position = record.get("position")
-            self._emitting = (int(record["id"]), goes, position, read, on_sent)
+                listed.add(emitting.product_id)
+            if not self.stores_read.listed(store, category_id, record):
+                # Emitted from another listing: its children only, if they still wait.
+                for batch in self._to_children(store, emitting):
+                    self._sync_children_of(batch)
+                continue
+            record.update(store=store, categoryId=category_id, snapshotAt=snapshot_at)
+            self._emitting = emitting
             yield record
         self._emitting = None
         if listed is not None:
@@ -324,6 +309,7 @@ class Products(AsosStream):
             if not read.reader or not read.reader.outcome.suspended:
                 self.log("Request budget reached in %s; it resumes next run", context)
             return
+        self.stores_read.read_whole(store, category_id, from_top=read.backlog is None)
         if self.full_table and not feed:
             self._audit_feeds(context, read)
         # What this partition cost, per mode: its pages and its products' children (their
@@ -358,8 +344,8 @@ class Products(AsosStream):
     def _audit_feeds(self, context: Context, read: PartitionRead) -> None:
         """A snapshot's leaf: count (and warn of) its arrivals no feed lists."""
         store = str(context["store"])
-        listings = self._listings.get(store)
-        if listings is None or not listings.feeds or read.scan is None:
+        listings = self.stores_read.audited(store)
+        if listings is None or read.scan is None:
             return
         if missed := self.audit.misses(store, read.scan):
             self.stats.count(self.name, "feed_misses", len(missed))
@@ -440,14 +426,28 @@ class Products(AsosStream):
     ) -> Iterable[Context | None]:
         if self._emitting is None:
             return
-        product_id, goes, position, read, on_sent = self._emitting
+        yield from self._to_children(str(record["store"]), self._emitting)
+
+    def _to_children(self, store: str, product: _Emitting) -> Iterator[dict[str, t.Any]]:
+        """Hand a listed product to the child batches; yield each batch that is full."""
         if not self._children_selected:
-            on_sent()  # nothing to wait for
+            product.on_sent()  # nothing to wait for
             return
-        if goes and read.scan is not None and not read.scan.everything:
-            read.scan.note_sent(position, product_id)  # a snapshot's were noted as read
+        read = product.read
+        if product.goes and read.scan is not None and not read.scan.everything:
+            read.scan.note_sent(product.position, product.product_id)  # a snapshot's were
         queued = self.children.queued
         yield from self.children.add(
-            str(record["store"]), product_id, include=goes, on_sent=on_sent
+            store, product.product_id, include=product.goes, on_sent=product.on_sent
         )
         read.children += self.children.queued - queued
+
+
+class _Emitting(t.NamedTuple):
+    """A listed product on its way: whether it goes to the children, and after."""
+
+    product_id: int
+    goes: bool  # to the children
+    position: int | None
+    read: PartitionRead
+    on_sent: Callable[[], None]  # once its children ran

@@ -180,7 +180,9 @@ def preflight(tap: RunningTap) -> None:
     if not wanted:
         if settings.read_feeds and not products.full_table:
             for store in stores.values():
-                products.listings(store)  # a feed the tree lacks: exit 2 now, not mid-run
+                products.stores_read.listings(
+                    store
+                )  # a feed the tree lacks: exit 2 now, not mid-run
         return
     categories = t.cast("Categories", tap.streams["categories"])
     for store in stores.values():

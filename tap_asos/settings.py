@@ -86,8 +86,22 @@ CONFIG_SCHEMA = th.PropertiesList(
         description="Incremental runs read each store's arrival feeds (each gender's New in "
         "'View all', and Back in stock where the tree has it) instead of every leaf "
         "category, once a run has bookmarked them: a daily run then costs what is new, "
-        "not what the tree holds. A first run and a snapshot read every leaf. False: read "
+        "not what the tree holds. A first run reads every leaf; a snapshot its cover "
+        "(cover_max_age_days). False: read "
         "every leaf daily.",
+    ),
+    th.Property(
+        "cover_max_age_days",
+        th.IntegerType(minimum=0),
+        default=91,
+        title="Cover max age (days)",
+        description="A snapshot that read every listing of a store learns its cover: the "
+        "few listings that hold every product it found (View alls, small lists of products "
+        "on nothing else). Later snapshots read only the cover, and whole each listing the "
+        "tree gained since (what it holds outside the cover is counted as cover_misses and "
+        "joins the cover), until the cover is this many days old or one of its listings "
+        "leaves the tree; then a snapshot reads every listing again. 0: every snapshot "
+        "reads every listing.",
     ),
     th.Property(
         "feed_category_ids",
@@ -264,6 +278,7 @@ class Settings:
     category_ids: tuple[int, ...] = ()
     read_feeds: bool = True
     feed_category_ids: tuple[int, ...] = ()
+    cover_max_age_days: int = 91
     currency: str | None = None
     lang: str | None = None
     size_schema: str | None = None

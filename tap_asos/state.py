@@ -7,6 +7,7 @@ holds a state written by each release, and one of each shape below)::
         "version": 5,                          # STATE_VERSION, written in every STATE
         "snapshot_in_progress": "2026-...",    # a snapshot stopped before its end
         "audit": {"US": "eJz..."},             # what the feeds list, while that snapshot lasts
+        "covers": {"US": {"ids": [...], ...}}, # the listings a snapshot reads (tap_asos.cover)
         "sent": {"incremental": {"product_details": {"US": "eJz..."}}},  # reads are left
         "partitions": [{
             "context": {"store": "US", "categoryId": 8799},
@@ -55,6 +56,7 @@ from datetime import datetime
 import msgspec
 
 from tap_asos.bookmark import Backlog, Bookmark, pack_ids, unpack_ids
+from tap_asos.cover import Cover, is_cover_value
 
 if t.TYPE_CHECKING:
     from collections.abc import Iterator, Mapping, MutableMapping
@@ -68,6 +70,7 @@ STREAM = "products"
 VERSION = "version"
 SNAPSHOT_IN_PROGRESS = "snapshot_in_progress"
 AUDIT = "audit"
+COVERS = "covers"
 SENT = "sent"
 PARTITIONS = "partitions"  # the SDK's list of partition entries
 # Partition-level keys.
@@ -180,6 +183,10 @@ STREAM_KEYS: dict[str, KeyType] = {
     ),
     SENT: KeyType(
         lambda v: _nested_packed(v, 3), "a mode to a child stream to a store to packed ids"
+    ),
+    COVERS: KeyType(
+        lambda v: isinstance(v, dict) and all(is_cover_value(c) for c in v.values()),
+        "an object of covers (a store to its listing ids, packed known ids, learned_at)",
     ),
 }
 
@@ -351,6 +358,15 @@ class ProductsState:
     def keep_audit_listed(self, store: str, ids: t.Iterable[int]) -> None:
         """Keep what the store's feeds listed, for the snapshot's later runs."""
         self.raw.setdefault(AUDIT, {})[store] = pack_ids(ids)
+
+    def cover(self, store: str) -> Cover | None:
+        """The store's cover (the listings its snapshots read), if one was learned."""
+        value = (self.raw.get(COVERS) or {}).get(store)
+        return None if value is None else Cover.from_value(value)
+
+    def keep_cover(self, store: str, cover: Cover) -> None:
+        """Keep the store's cover for the next snapshots."""
+        self.raw.setdefault(COVERS, {})[store] = cover.to_value()
 
 
 def finish_partition(

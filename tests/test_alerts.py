@@ -246,3 +246,11 @@ def test_feed_misses_of_a_snapshot_are_alerted() -> None:
     assert reason.startswith("3 products entered a leaf category since the last snapshot")
     clean = {"records": 5, "streams": {"products": {"feed_misses": 0}}}
     assert alert_reasons(clean, failed=None, quota_threshold=0) == []
+
+
+def test_cover_misses_alert_like_feed_misses() -> None:
+    missed = {"records": 5, "streams": {"products": {"cover_misses": 4}}}
+    (reason,) = alert_reasons(missed, failed=None, quota_threshold=0)
+    assert reason.startswith("4 products were on no listing of the store's snapshot cover")
+    clean = {"records": 5, "streams": {"products": {"cover_misses": 0}}}
+    assert alert_reasons(clean, failed=None, quota_threshold=0) == []

@@ -12,7 +12,7 @@ import pytest
 import requests
 from singer_sdk.exceptions import RetriableAPIError
 
-from tests.helpers import catalog_for, catalog_truth, listed_ids, run_tap, tap_config
+from tests.helpers import catalog_for, catalog_truth, ids, listed_ids, run_tap, tap_config
 
 if t.TYPE_CHECKING:
     from collections.abc import Callable
@@ -49,10 +49,14 @@ def test_full_table_snapshot_has_every_listed_product_once(sandbox: SandboxServe
         config, catalog=catalog_for(config, select=["products"], products_method="FULL_TABLE")
     )
     products = result.records["products"]
-    keys = Counter((r["categoryId"], r["id"]) for r in products)
+    keys = Counter(r["id"] for r in products)
     assert keys, "no products emitted"
-    assert max(keys.values()) == 1, "a product was emitted twice for one category"
-    assert set(keys) == _truth(sandbox, _leaf_categories(config))
+    assert max(keys.values()) == 1, "a product was emitted twice"
+    assert set(keys) == ids(_truth(sandbox, _leaf_categories(config)))
+    # Each under a listing that holds it.
+    assert {(r["categoryId"], r["id"]) for r in products} <= _truth(
+        sandbox, _leaf_categories(config)
+    )
     snapshot_times = {r["snapshotAt"] for r in products}
     assert len(snapshot_times) == 1
 
@@ -66,9 +70,7 @@ def test_incremental_runs_emit_every_arrival_and_cost_what_is_new(
     catalog = catalog_for(config, select=["products"])
     first = run_tap(config, catalog=catalog)
     leaves = {c for c, _ in catalog_truth(server)}
-    assert {
-        (r["categoryId"], r["id"]) for r in first.records["products"] if r["categoryId"] in leaves
-    } == catalog_truth(server)
+    assert {r["id"] for r in first.records["products"]} == ids(catalog_truth(server))
     requests_first = server.stats()["by_path"]["/products/v2/list"]
     state = first.final_state
     for day in range(1, 4):
@@ -82,18 +84,14 @@ def test_incremental_runs_emit_every_arrival_and_cost_what_is_new(
         result = run_tap(config, catalog=catalog, state=state)
         state = result.final_state
         cost = server.stats()["by_path"]["/products/v2/list"] - seen
-        emitted = {
-            (r["categoryId"], r["id"])
-            for r in result.records.get("products", [])
-            if r["categoryId"] in leaves
-        }
-        entered = catalog_truth(server) - before
+        emitted = {r["id"] for r in result.records.get("products", [])}
+        entered = ids(catalog_truth(server) - before)
         assert entered, "the sandbox added nothing"
         assert entered <= emitted, f"day {day}: lost {len(entered - emitted)} arrivals"
         # At-least-once overlap: the blocks since the last run's day, and each
         # partition's anchor pair (a listing without the facet may add a few more).
         categories = {c for c, _ in before}
-        older = emitted - catalog_truth(server, since_day=server.sandbox.catalog.day - 1)
+        older = emitted - ids(catalog_truth(server, since_day=server.sandbox.catalog.day - 1))
         assert len(older) <= 3 * len(categories)
         # Cost: the blocks since the last run's day, plus the page holding the anchors.
         partitions = len(_partitions(first.states))  # the leaves and the feed lists
@@ -123,8 +121,8 @@ def test_state_of_an_older_release_is_upgraded_without_losing_arrivals(
     server.advance(1)
     seen = server.stats()["by_path"]["/products/v2/list"]
     upgraded = run_tap(config, catalog=catalog, state=old)
-    emitted = {(r["categoryId"], r["id"]) for r in upgraded.records["products"]}
-    assert catalog_truth(server) - before <= emitted
+    emitted = {r["id"] for r in upgraded.records["products"]}
+    assert ids(catalog_truth(server) - before) <= emitted
     leaves = {c for c, _ in before}
     # The first run after the upgrade reads the 7-day band (a day since, two to spare).
     cost = server.stats()["by_path"]["/products/v2/list"] - seen
@@ -152,7 +150,7 @@ def test_budget_stops_cleanly_and_the_next_run_resumes(
     config = tap_config(server.url, server.api_key)
     catalog = catalog_for(config, select=["products"])
     unlimited = run_tap(config, catalog=catalog)
-    full = {(r["categoryId"], r["id"]) for r in unlimited.records["products"]}
+    full = {r["id"] for r in unlimited.records["products"]}
     pages = answered()[1]
 
     # The first budgeted run, as a scheduler starts it: it stops at the budget, exit 0.
@@ -168,7 +166,7 @@ def test_budget_stops_cleanly_and_the_next_run_resumes(
     summary = json.loads(cli.stderr.split("Run summary: ", 1)[1].splitlines()[0])
     assert summary["status"] == "stopped_at_budget"
     result = sync_result(cli.stdout, cli.stderr)
-    seen = {(r["categoryId"], r["id"]) for r in result.records["products"]}
+    seen = {r["id"] for r in result.records["products"]}
     assert seen, "the first run emitted nothing"
     assert seen < full, "the first run read everything despite the budget"
 
@@ -182,7 +180,7 @@ def test_budget_stops_cleanly_and_the_next_run_resumes(
         runs += 1
         assert after[0] - before[0] <= budget, f"run {runs} went over the budget"
         listed += after[1] - before[1]
-        seen |= {(r["categoryId"], r["id"]) for r in result.records.get("products", [])}
+        seen |= {r["id"] for r in result.records.get("products", [])}
     assert seen == full
     assert listed <= pages + runs * (4 + 1), (listed, pages, runs)
 
@@ -249,9 +247,9 @@ def test_a_listing_deeper_than_the_api_serves_is_read_by_facet_slices(
     full = run_tap(
         config, catalog=catalog_for(config, select=["products"], products_method="FULL_TABLE")
     )
-    keys = Counter((r["categoryId"], r["id"]) for r in full.records["products"])
+    keys = Counter(r["id"] for r in full.records["products"])
     assert max(keys.values()) == 1
-    assert set(keys) == _truth(twin, categories)
+    assert set(keys) == ids(_truth(twin, categories))
     assert all(len(listed_ids(twin.url, twin.api_key, "US", c)) > 40 for c in categories)
     positions = [r["position"] for r in full.records["products"]]
     assert {p for p in positions if p is not None} == set(range(40))  # the unsplit part
@@ -259,17 +257,17 @@ def test_a_listing_deeper_than_the_api_serves_is_read_by_facet_slices(
 
     catalog = catalog_for(config, select=["products"])
     first = run_tap(config, catalog=catalog)
-    assert {(r["categoryId"], r["id"]) for r in first.records["products"]} == set(keys)
+    assert {r["id"] for r in first.records["products"]} == set(keys)
     for server in (capped, twin):
         server.advance(1)
     before = capped.stats()["by_path"]["/products/v2/list"]
     second = run_tap(config, catalog=catalog, state=first.final_state)
-    new = _truth(twin, categories) - set(keys)
+    new = ids(_truth(twin, categories)) - set(keys)
     assert new
-    emitted = {(r["categoryId"], r["id"]) for r in second.records["products"]}
+    emitted = {r["id"] for r in second.records["products"]}
     assert new <= emitted
     # Only the last run's day block again, and the anchor pair of each category.
-    since = catalog_truth(twin, since_day=twin.sandbox.catalog.day - 1)
+    since = ids(catalog_truth(twin, since_day=twin.sandbox.catalog.day - 1))
     assert len(emitted - since) <= 3 * len(categories)
     # The anchors are met on the first page: no split, one request per category.
     assert capped.stats()["by_path"]["/products/v2/list"] - before == len(categories)
