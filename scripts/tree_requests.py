@@ -11,7 +11,10 @@ tap_asos/cover.py); each snapshot's products are checked against the sandbox's
 a month of the default schedules (30 daily runs, 52/12 weekly snapshots at the cover's
 cost); writes the same table to ``--out`` (default ``bench/tree_requests.md``).
 
-    .venv/bin/python scripts/tree_requests.py [--products 5000] [--tree real]
+    .venv/bin/python scripts/tree_requests.py [--products 5000] [--tree real] [--max-limit 48]
+
+``--max-limit``: the largest page the sandbox serves (it clamps larger ``limit``s); the tap
+asks its default ``page_size`` (200).  48 is the largest page any saved real response holds.
 """
 
 from __future__ import annotations
@@ -106,9 +109,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--products", type=int, default=5000)
     parser.add_argument("--tree", default="real")
+    parser.add_argument("--max-limit", type=int, default=48)
     parser.add_argument("--out", default=DEFAULT_OUT)
     args = parser.parse_args()
-    config = SandboxConfig(products=args.products, tree=args.tree)
+    config = SandboxConfig(products=args.products, tree=args.tree, max_limit=args.max_limit)
     with SandboxServer(config) as server, tempfile.TemporaryDirectory() as tmp:
         state, _, _ = _run(server, Path(tmp), None)
         first = Counter(server.stats()["by_path"])
@@ -132,16 +136,18 @@ def main() -> None:
     total = tuple(sum(r[i] for r in rows) for i in (1, 2, 3, 4))
     month = round(30 * total[1] + 52 / 12 * total[3])
     # What the data needs: each arrival's detail, stock batch and listing share a day; a
-    # snapshot's products once, at 48 a page and 50 a stock call.
+    # snapshot's products once, at a served page (the tap asks 200) and 50 a stock call.
+    page = min(args.max_limit, 200)
     products = missing[1][1]
     needs = round(
-        30 * (arrived + math.ceil(arrived / 50) + math.ceil(arrived / 48))
-        + 52 / 12 * (math.ceil(products / 48) + math.ceil(products / 50))
+        30 * (arrived + math.ceil(arrived / 50) + math.ceil(arrived / page))
+        + 52 / 12 * (math.ceil(products / page) + math.ceil(products / 50))
     )
-    floor = math.ceil(products / 48) + math.ceil(products / 50)
+    floor = math.ceil(products / page) + math.ceil(products / 50)
     lines = [
         (
-            f"tree={args.tree} products={args.products}, store US, default settings; "
+            f"tree={args.tree} products={args.products} max_limit={args.max_limit} (the largest "
+            f"page served), store US, default settings; "
             f"new the next day: {arrived}"
         ),
         "",
@@ -165,7 +171,8 @@ def main() -> None:
             f"A month of the default schedules (30 daily runs + 52/12 weekly snapshots at the "
             f"cover's cost): {month:,} requests per store, {month / needs:.2f} x what the data "
             f"needs ({needs:,}: each arrival's detail, its share of a stock call and a listing "
-            f"page, and 52/12 times the store's products at 48 a page and 50 a stock call). "
+            f"page, and 52/12 times the store's products at {page} a page and 50 a stock "
+            "call). "
             f"The weekly snapshot: {total[3]:,} requests against a floor of {floor:,}. State "
             f"after the daily run: {state_bytes:,} bytes. Peak RSS of a tap run: {rss:.0f} MiB."
         ),
@@ -180,7 +187,9 @@ def main() -> None:
         "",
         (
             f"Produced by `.venv/bin/python scripts/tree_requests.py --products {args.products} "
-            f"--tree {args.tree}" + ("" if args.out == DEFAULT_OUT else f" --out {args.out}") + "`."
+            f"--tree {args.tree} --max-limit {args.max_limit}"
+            + ("" if args.out == DEFAULT_OUT else f" --out {args.out}")
+            + "`."
         ),
     ]
     text = "\n".join(lines)

@@ -206,7 +206,7 @@ class AsosStream(RESTStream[t.Any]):
         :meth:`request_decorator`.  The SDK's per-request metric point is logged here.
         """
         response = self.requests_session.send(
-            request, timeout=self.timeout, allow_redirects=self.allow_redirects
+            self.fit_request(request), timeout=self.timeout, allow_redirects=self.allow_redirects
         )
         metrics.log(
             self.metrics_logger,
@@ -257,6 +257,10 @@ class AsosStream(RESTStream[t.Any]):
                 self._error_text(response, self._api_message(response)), response
             )
         if status >= HTTPStatus.BAD_REQUEST:
+            if self.retry_refused(response):
+                raise RetriableAPIError(
+                    self._error_text(response, self._api_message(response)), response
+                )
             raise AsosAPIError(self._error_text(response, self._api_message(response)), status)
         try:
             payload = _DECODER.decode(response.content)
@@ -276,6 +280,14 @@ class AsosStream(RESTStream[t.Any]):
     def error_hint(self, response: requests.Response) -> str:  # noqa: ARG002
         """Hook for streams to add advice to an API error message ("" for none)."""
         return ""
+
+    def fit_request(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        """Hook for streams to adjust a request as it leaves (a retry's included)."""
+        return request
+
+    def retry_refused(self, response: requests.Response) -> bool:  # noqa: ARG002
+        """Hook: whether a 4xx is worth one retry (after :meth:`fit_request` changed it)."""
+        return False
 
     @staticmethod
     def _path_of(response: requests.Response) -> str:

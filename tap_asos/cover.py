@@ -18,7 +18,6 @@ next snapshot read every listing again and learn a new cover (:func:`usable`).
 
 from __future__ import annotations
 
-import math
 import typing as t
 from array import array
 from dataclasses import dataclass, replace
@@ -231,7 +230,7 @@ def _mask(bits: array[int], size: int) -> int:
 
 
 def _greedy(
-    masks: t.Mapping[int, int], pages: t.Mapping[int, int], covered: int
+    masks: t.Mapping[int, int], pages: t.Mapping[int, float], covered: int
 ) -> tuple[list[int], int]:
     """Take the listing with the most uncovered products per page until none adds any."""
     left = dict(masks)
@@ -266,7 +265,10 @@ def greedy_cover(
     they, the small lists of products on nothing else, and the lists found empty.
     """
     masks = {cid: _mask(bits, size) for cid, bits in held.items()}
-    pages = {cid: max(1, math.ceil(len(bits) / page_size)) for cid, bits in held.items()}
+    # What a listing costs, smoothed: its products' pages and one more (its last page is
+    # part-filled, on average half, and a listing is a request even when small).  With
+    # whole pages, a 48-product leaf (1 page) would outrank the View all holding it.
+    pages = {cid: len(bits) / page_size + 1 for cid, bits in held.items()}
     steady = {cid: mask for cid, mask in masks.items() if cid not in sale}
     chosen, covered = _greedy(steady, pages, 0)
     for cid in sorted(chosen, key=lambda c: (-pages[c], c)):

@@ -10,7 +10,7 @@ from __future__ import annotations
 import typing as t
 from concurrent.futures import Future, ThreadPoolExecutor
 from http import HTTPStatus
-from urllib.parse import parse_qs, urlparse
+from urllib.parse import parse_qs, parse_qsl, urlencode, urlparse, urlsplit, urlunsplit
 
 from singer_sdk.exceptions import RetriableAPIError
 from singer_sdk.pagination import OffsetPaginator
@@ -19,6 +19,7 @@ from typing_extensions import override
 from tap_asos.client import AsosAPIError, decoded_body
 
 if t.TYPE_CHECKING:
+    import logging
     from collections.abc import Callable, Iterator
 
     import requests
@@ -105,6 +106,95 @@ def slice_plan(payload: dict[str, t.Any], depth: int) -> tuple[int, str, list[tu
         if values:
             return level, SLICE_FACETS[level], values
     return len(SLICE_FACETS), "", []
+
+
+# The web site's page, asked by every public client: the size the tap falls back to when
+# the API refuses a larger ``limit``.
+FALLBACK_LIMIT = 48
+REFUSED_LIMIT_STATUSES = frozenset({HTTPStatus.BAD_REQUEST, HTTPStatus.UNPROCESSABLE_ENTITY})
+
+
+def _limit_of(url: str) -> int | None:
+    values = parse_qs(urlsplit(url).query).get("limit") or [""]
+    return int(values[0]) if values[0].isdigit() else None
+
+
+class PageSize:
+    """The ``limit`` listing pages ask: ``page_size``, as large as the API serves.
+
+    The real maximum is not known (the site asks 72; public code asks 48, 100, 200).  A
+    page shorter than asked before the listing's end is how an API that clamps shows it:
+    paging goes by what each page holds, so nothing is skipped; it is logged once.  A 4xx
+    answering a ``limit`` above :data:`FALLBACK_LIMIT` is how an API that refuses shows
+    it: the request is retried once at that size, and every later page asks it (logged
+    once, with the setting that saves the refused request).
+    """
+
+    def __init__(self, asked: int, logger: logging.Logger) -> None:
+        """Ask ``asked`` products a page until the API refuses."""
+        self.asked = asked
+        self.logger = logger
+        self.served: int | None = None  # the largest page a clamping API served
+
+    def limit(self, offset: int, max_offset: int | None) -> int:
+        """The ``limit`` of the page at ``offset``."""
+        return page_limit(offset, self.asked, max_offset)
+
+    @property
+    def effective(self) -> int:
+        """Products a page holds, for estimates: what is asked, or what the API serves."""
+        return min(self.asked, self.served or self.asked)
+
+    def fit(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        """``request`` asking no more than :attr:`asked` (a retry after a refusal)."""
+        limit = _limit_of(request.url or "")
+        if limit is None or limit <= self.asked:
+            return request
+        parts = urlsplit(request.url or "")
+        query = [
+            (k, str(self.asked) if k == "limit" else v)
+            for k, v in parse_qsl(parts.query, keep_blank_values=True)
+        ]
+        fitted = request.copy()
+        fitted.url = urlunsplit(parts._replace(query=urlencode(query)))
+        return fitted
+
+    def refused(self, response: requests.Response) -> bool:
+        """Whether a 4xx refused a ``limit`` above the fallback: then ask the fallback."""
+        limit = _limit_of(response.url)
+        if (
+            response.status_code not in REFUSED_LIMIT_STATUSES
+            or limit is None
+            or limit <= FALLBACK_LIMIT
+            or self.asked <= FALLBACK_LIMIT
+        ):
+            return False
+        self.logger.warning(
+            "The API refused limit=%d (HTTP %d): listing pages ask %d from now on, the "
+            "request retried once. Set page_size to %d to save that request.",
+            limit,
+            response.status_code,
+            FALLBACK_LIMIT,
+            FALLBACK_LIMIT,
+        )
+        self.asked = FALLBACK_LIMIT
+        return True
+
+    def saw(self, response: requests.Response, payload: dict[str, t.Any]) -> None:
+        """A listing page came: note (once) an API that serves fewer than asked."""
+        asked = _limit_of(response.url)
+        got = len(payload.get("products") or [])
+        more = _offset_of(response) + got < int(payload.get("itemCount") or 0)
+        if asked is None or not got or got >= asked or not more or got <= (self.served or 0):
+            return
+        if self.served is None:
+            self.logger.info(
+                "The API serves at most %d products a listing page (asked %d): paging by "
+                "what each page holds.",
+                got,
+                asked,
+            )
+        self.served = got
 
 
 def page_limit(offset: int, page_size: int, max_offset: int | None) -> int:

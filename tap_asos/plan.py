@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import typing as t
+from dataclasses import replace
 
 from tap_asos.estimate import (
     PartitionPlan,
@@ -145,7 +146,7 @@ def make_plan(tap: PlanningTap) -> Plan:
     if "products" in selected:
         plan.month = month_of_default_schedules(
             plan,
-            settings,
+            replace(settings, page_size=products.page.effective),
             full=products.full_table,
             selected=selected,
             quota_limit=tap.stats.quota.limit,
@@ -218,8 +219,10 @@ def _partition(
     top = None
     if set(kinds) & {TOP, HEAD, WHOLE}:
         first = products.fetch(products.path, products.get_url_params(context, None), context)
+        # Pages hold what the API serves (a clamping API shows it on a first page).
+        served = replace(tap.settings, page_size=products.page.effective)
         top = estimate_partition(
-            partition, first, tap.settings, full=products.full_table, now=tap.run_started_at
+            partition, first, served, full=products.full_table, now=tap.run_started_at
         )
         if products.stores_read.is_feed(context):
             top = top.of_feed(first)

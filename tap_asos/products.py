@@ -18,9 +18,9 @@ from tap_asos.estimate import left_after
 from tap_asos.pagination import (
     SLICE_FACETS,
     ListingPaginator,
+    PageSize,
     check_listing_page,
     listing_error_hint,
-    page_limit,
     prefetch_pages,
 )
 from tap_asos.partition_read import PartitionRead, key_of
@@ -84,6 +84,7 @@ class Products(AsosStream):
             self._sync_children_of,
         )
         self.children = self.allowance.children
+        self.page = PageSize(self.settings.page_size, self.logger)
         self.audit = FeedAudit(self._audit_kept)
         self._trees: dict[tuple[str, str], dict[str, t.Any]] = {}
         self._last_of_store: dict[str, dict[str, t.Any]] = {}
@@ -127,6 +128,7 @@ class Products(AsosStream):
             self.settings,
             mode=self.cost_key,
             tree=self.category_tree,
+            page_size=lambda: self.page.effective,
         )
 
     @property
@@ -206,7 +208,7 @@ class Products(AsosStream):
             **self.locale_params(store),
             "categoryId": context["categoryId"] if context else None,
             "offset": offset,
-            "limit": page_limit(offset, self.settings.page_size, self.settings.max_offset),
+            "limit": self.page.limit(offset, self.settings.max_offset),
             "sort": "freshness",
             # Facet filters of a slice of a listing too deep to page (see ListingReader).
             **{f: context[f] for f in SLICE_FACETS if context and f in context},
@@ -214,8 +216,20 @@ class Products(AsosStream):
 
     @override
     def check_payload(self, response: requests.Response, payload: t.Any) -> None:
-        if urlparse(response.url).path == urlparse(self.get_url(None)).path:
-            check_listing_page(response, payload)  # category discovery goes through here too
+        if self._is_listing(response):  # category discovery goes through here too
+            check_listing_page(response, payload)
+            self.page.saw(response, payload)
+
+    def _is_listing(self, response: requests.Response) -> bool:
+        return urlparse(response.url).path == urlparse(self.get_url(None)).path
+
+    @override
+    def fit_request(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        return self.page.fit(request)
+
+    @override
+    def retry_refused(self, response: requests.Response) -> bool:
+        return self._is_listing(response) and self.page.refused(response)
 
     @override
     def error_hint(self, response: requests.Response) -> str:

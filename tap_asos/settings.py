@@ -132,9 +132,12 @@ CONFIG_SCHEMA = th.PropertiesList(
     th.Property(
         "page_size",
         th.IntegerType(minimum=1, maximum=200),
-        default=48,
+        default=200,
         title="Page size",
-        description="Products per listing page (limit), 1 to 200; the site uses 48.",
+        description="Products asked per listing page (limit), 1 to 200. The API's largest "
+        "page is not known (the site asks 48 or 72): pages are read by what each holds, so "
+        "an API that serves fewer is paged right (logged once), and a 4xx for a limit above "
+        "48 is retried once at 48, which later pages ask (logged once).",
     ),
     th.Property(
         "max_products_per_partition",
@@ -282,7 +285,7 @@ class Settings:
     currency: str | None = None
     lang: str | None = None
     size_schema: str | None = None
-    page_size: int = 48
+    page_size: int = 200
     max_products_per_partition: int = 0
     max_listing_offset: int = 5000
     requests_per_second: float = 1.0

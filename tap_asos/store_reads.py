@@ -41,10 +41,12 @@ class StoreReads:
         *,
         mode: str,
         tree: Callable[[StoreInfo], dict[str, t.Any]],
+        page_size: Callable[[], int],
     ) -> None:
         """``mode``: the run's (``full_table`` keeps what it emitted across its runs).
 
-        ``tree``: a store's ``/categories/list`` body.
+        ``tree``: a store's ``/categories/list`` body; ``page_size``: products a listing
+        page holds (as the API serves them: what a cover listing costs).
         """
         self.state = state
         self.stats = stats
@@ -52,6 +54,7 @@ class StoreReads:
         self.settings = settings
         self.mode = mode
         self.tree = tree
+        self.page_size = page_size
         self.covers: dict[str, StoreCover] = {}
         self._listings: dict[str, StoreListings] = {}
         self._emitted: dict[str, set[int]] = {}
@@ -189,7 +192,7 @@ class StoreReads:
                 missed,
                 missed_in,
             )
-        learned = cover.learned(self.settings.page_size, complete=complete)
+        learned = cover.learned(self.page_size(), complete=complete)
         if learned is None:
             if cover.cover is None:
                 why = cover.spoiled or "a listing was left for a later run"

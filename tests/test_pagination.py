@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import logging
 import typing as t
 
 import pytest
 import requests
 
 from tap_asos.client import decoded_body, stash_body
-from tap_asos.pagination import ListingPaginator, facet_values, page_limit, slice_plan
+from tap_asos.pagination import (
+    FALLBACK_LIMIT,
+    ListingPaginator,
+    PageSize,
+    facet_values,
+    page_limit,
+    slice_plan,
+)
 
 
 def _page(ids: list[int], item_count: int) -> requests.Response:
@@ -152,3 +160,55 @@ def test_slice_plan_passes_over_a_facet_that_does_not_narrow() -> None:
     assert slice_plan(_facets(10, [10], [7, 3]), 0) == (1, "base_colour", [("0", 7), ("1", 3)])
     assert slice_plan(_facets(10, [10], [10]), 0) == (2, "", [])
     assert slice_plan({"itemCount": 10}, 0) == (2, "", [])
+
+
+LISTING = "https://api.test/products/v2/list"
+LOG = logging.getLogger("tests.pagination")
+
+
+def _answer(status: int, limit: int, offset: int = 0) -> requests.Response:
+    response = requests.Response()
+    response.status_code = status
+    response.url = f"{LISTING}?store=US&categoryId=1&offset={offset}&limit={limit}"
+    return response
+
+
+def _request(limit: int) -> requests.PreparedRequest:
+    params = {"store": "US", "offset": 96, "limit": limit, "sort": "freshness"}
+    return requests.Request("GET", LISTING, params=params).prepare()
+
+
+def test_a_4xx_for_a_limit_above_48_is_retried_once_at_48(caplog: pytest.LogCaptureFixture) -> None:
+    page = PageSize(200, LOG)
+    assert page.limit(0, None) == 200
+    assert page.refused(_answer(400, 200))
+    assert page.limit(0, None) == FALLBACK_LIMIT == 48
+    fitted = page.fit(_request(200))
+    assert fitted.url == f"{LISTING}?store=US&offset=96&limit=48&sort=freshness"
+    assert not page.refused(_answer(400, 48))  # 48 refused too: the error stands
+    assert caplog.text.count("The API refused limit=200 (HTTP 400)") == 1
+
+
+@pytest.mark.parametrize(
+    ("status", "limit", "asked"), [(404, 200, 200), (400, 48, 200), (400, 30, 30)]
+)
+def test_other_4xx_are_not_taken_for_a_refused_limit(status: int, limit: int, asked: int) -> None:
+    page = PageSize(asked, LOG)
+    assert not page.refused(_answer(status, limit))
+    assert page.asked == asked
+    assert page.fit(_request(asked)).url == _request(asked).url
+
+
+def test_a_page_shorter_than_asked_before_the_end_is_logged_once(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.INFO, logger=LOG.name)
+    page = PageSize(200, LOG)
+    full = {"itemCount": 500, "products": [{"id": i} for i in range(72)]}
+    page.saw(_answer(200, 200), {"itemCount": 50, "products": full["products"][:50]})  # the end
+    assert page.served is None
+    page.saw(_answer(200, 200), full)
+    page.saw(_answer(200, 200, offset=72), full)
+    assert page.served == 72
+    assert page.effective == 72
+    assert caplog.text.count("The API serves at most 72 products a listing page") == 1

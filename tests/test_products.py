@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import logging
 import time
 import typing as t
 from collections import Counter
@@ -64,9 +65,10 @@ def test_full_table_snapshot_has_every_listed_product_once(sandbox: SandboxServe
 def test_incremental_runs_emit_every_arrival_and_cost_what_is_new(
     make_sandbox: Callable[..., SandboxServer], caplog: pytest.LogCaptureFixture
 ) -> None:
-    server = make_sandbox(products=4000, restocks_per_day=6)  # ~5 pages per category
-    # The per-leaf design (read_feeds off), judged on the ordinary leaves (not the feeds).
-    config = tap_config(server.url, server.api_key, read_feeds=False)
+    server = make_sandbox(products=4000, restocks_per_day=6)  # ~5 pages of 48 per category
+    # The per-leaf design (read_feeds off), judged on the ordinary leaves (not the feeds),
+    # at the site's page of 48: a full read then costs several pages a leaf.
+    config = tap_config(server.url, server.api_key, read_feeds=False, page_size=48)
     catalog = catalog_for(config, select=["products"])
     first = run_tap(config, catalog=catalog)
     leaves = {c for c, _ in catalog_truth(server)}
@@ -108,7 +110,7 @@ def test_state_of_an_older_release_is_upgraded_without_losing_arrivals(
     make_sandbox: Callable[..., SandboxServer],
 ) -> None:
     server = make_sandbox(products=4000, freshness_facet_percent=100, restocks_per_day=0)
-    config = tap_config(server.url, server.api_key, read_feeds=False)
+    config = tap_config(server.url, server.api_key, read_feeds=False, page_size=48)
     catalog = catalog_for(config, select=["products"])
     first = run_tap(config, catalog=catalog)
     # What the previous release wrote: an id bookmark per partition, no anchors.
@@ -345,3 +347,50 @@ def test_a_new_snapshot_started_in_the_same_second_reads_every_partition(
     second = run_tap(config, catalog=catalog, state=first.final_state)
     leaves = {c for c, _ in catalog_truth(sandbox)}
     assert {r["categoryId"] for r in second.records["products"]} >= leaves
+
+
+LIST = "/products/v2/list"
+
+
+@pytest.mark.parametrize("over_limit", ["clamp", "error"])
+def test_pages_as_large_as_the_api_serves_whether_it_clamps_or_refuses_the_limit(
+    make_sandbox: Callable[..., SandboxServer],
+    caplog: pytest.LogCaptureFixture,
+    over_limit: str,
+) -> None:
+    """page_size 200 (the default) on an API that serves 48: every product, at 48's cost."""
+    server = make_sandbox(max_limit=48, over_limit=over_limit)
+    twin = make_sandbox(max_limit=48, over_limit=over_limit)  # the same catalog, asked 48
+    config = tap_config(server.url, server.api_key)
+    catalog = catalog_for(config, select=["products"], products_method="FULL_TABLE")
+    caplog.set_level(logging.INFO, logger="tap-asos")
+    result = run_tap(config, catalog=catalog)
+    at_48 = {**tap_config(twin.url, twin.api_key), "page_size": 48}
+    run_tap(at_48, catalog=catalog)
+    found = [r["id"] for r in result.records["products"]]
+    assert len(found) == len(set(found))
+    assert set(found) == ids(catalog_truth(twin))  # from the catalog, not paged by the API
+    stats, asked_48 = server.stats(), twin.stats()["by_path"][LIST]
+    if over_limit == "clamp":
+        assert stats["by_path"][LIST] == asked_48
+        assert caplog.text.count("The API serves at most 48 products a listing page") == 1
+    else:  # one refused request, retried at 48, then every page at 48
+        assert stats["by_status"].get("400") == 1
+        assert stats["by_path"][LIST] == asked_48 + 1
+        assert caplog.text.count("The API refused limit=200 (HTTP 400)") == 1
+
+
+def test_the_default_page_of_200_reads_a_listing_in_a_quarter_of_the_requests(
+    make_sandbox: Callable[..., SandboxServer],
+) -> None:
+    server, twin = make_sandbox(products=3000), make_sandbox(products=3000)
+    config = tap_config(server.url, server.api_key, category_ids=[8799, 4208])
+    catalog = catalog_for(config, select=["products"], products_method="FULL_TABLE")
+    large = run_tap(config, catalog=catalog)
+    small = run_tap({**config, "api_url": twin.url, "page_size": 48}, catalog=catalog)
+    assert {r["id"] for r in large.records["products"]} == {
+        r["id"] for r in small.records["products"]
+    }
+    pages_200 = server.stats()["by_path"][LIST] - 2  # the trees: countries, categories
+    pages_48 = twin.stats()["by_path"][LIST] - 2
+    assert pages_200 * 3 < pages_48
