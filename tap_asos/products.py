@@ -323,7 +323,9 @@ class Products(AsosStream):
             if not read.reader or not read.reader.outcome.suspended:
                 self.log("Request budget reached in %s; it resumes next run", context)
             return
-        self.stores_read.read_whole(store, category_id, from_top=read.backlog is None)
+        self.stores_read.read_whole(
+            store, category_id, from_top=read.backlog is None, pages=read.pages
+        )
         if self.full_table and not feed:
             self._audit_feeds(context, read)
         # What this partition cost, per mode: its pages and its products' children (their

@@ -162,10 +162,10 @@ class StoreReads:
             cover.saw(category_id, product_id, first=first, marked_down=marked)
         return first
 
-    def read_whole(self, store: str, category_id: int, *, from_top: bool) -> None:
+    def read_whole(self, store: str, category_id: int, *, from_top: bool, pages: int = 0) -> None:
         """A listing of the store was read to its end (``from_top``: by this run alone)."""
         if cover := self.covers.get(store):
-            cover.read_whole(category_id, from_top=from_top)
+            cover.read_whole(category_id, from_top=from_top, pages=pages)
 
     def keep_emitted(self) -> None:
         """A snapshot left reads for later runs: keep what it emitted, to emit it once."""

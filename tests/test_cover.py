@@ -39,13 +39,40 @@ def covered(ids: tuple[int, ...], held: dict[int, set[int]]) -> set[int]:
     return set().union(*(held[c] for c in ids))
 
 
-def test_the_cover_holds_every_product_for_the_fewest_pages_view_alls_first() -> None:
+def test_the_cover_holds_every_product_and_no_listing_of_it_could_go() -> None:
     memberships, held = store_read()
     cover = memberships.cover(page_size=10)
     everything = set().union(*held.values())
     assert covered(cover, held) == everything
-    # The View alls and the small edit; never the leaves they hold, the sale or New-in list.
-    assert sorted(cover) == [WOMEN_VIEW_ALL, MEN_VIEW_ALL, SMALL_EDIT]
+    assert SALE not in cover  # its products are on listings of their own
+    assert NEW_IN not in cover  # the leaves hold its products
+    assert SMALL_EDIT in cover  # the one product on nothing else
+    for cid in cover:  # none of it could go
+        assert covered(tuple(c for c in cover if c != cid), held) != everything, cid
+    read_all = sum(-(-len(p) // 10) for p in held.values())
+    assert memberships.cost(cover, 10) * 2 < read_all
+
+
+def test_the_costliest_listing_the_others_hold_goes_first() -> None:
+    """A View all read by slices costs more than its leaves: the leaves stay."""
+    memberships = Memberships()
+    for pid in range(100):
+        memberships.add(WOMEN_VIEW_ALL, pid)
+        memberships.add(WOMEN_DRESSES if pid < 50 else WOMEN_TOPS, pid)
+    memberships.listed(WOMEN_VIEW_ALL, pages=30)  # what its read took (facet slices)
+    memberships.listed(WOMEN_DRESSES, pages=5)
+    memberships.listed(WOMEN_TOPS, pages=5)
+    assert sorted(memberships.cover(page_size=10)) == [WOMEN_DRESSES, WOMEN_TOPS]
+    assert memberships.cost([WOMEN_DRESSES, WOMEN_TOPS], 10) == 10
+    # Read in fewer pages than its leaves, the View all stays and they go.
+    cheaper = Memberships()
+    for pid in range(100):
+        cheaper.add(WOMEN_VIEW_ALL, pid)
+        cheaper.add(WOMEN_DRESSES if pid < 50 else WOMEN_TOPS, pid)
+    cheaper.listed(WOMEN_VIEW_ALL, pages=10)
+    cheaper.listed(WOMEN_DRESSES, pages=11)
+    cheaper.listed(WOMEN_TOPS, pages=11)
+    assert cheaper.cover(page_size=10) == (WOMEN_VIEW_ALL,)
 
 
 def test_a_sale_list_never_covers_a_product_that_has_a_listing_of_its_own() -> None:
