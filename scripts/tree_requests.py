@@ -25,6 +25,7 @@ import math
 import subprocess
 import sys
 import tempfile
+import typing as t
 import urllib.request
 from collections import Counter
 from pathlib import Path
@@ -45,7 +46,12 @@ DEFAULT_OUT = "bench/tree_requests.md"
 
 
 def _run(
-    server: SandboxServer, work: Path, state: dict[str, object] | None, *, snapshot: bool = False
+    server: SandboxServer,
+    work: Path,
+    state: dict[str, object] | None,
+    *,
+    snapshot: bool = False,
+    only_catalog: bool = False,
 ) -> tuple[dict[str, object], set[int], int]:
     """One tap run: its last STATE, the products it emitted, and its products records."""
     config = {
@@ -72,6 +78,8 @@ def _run(
                 entry["replication_method"] = "FULL_TABLE"
         (work / "catalog.json").write_text(json.dumps(catalog))
         args += ["--catalog", "catalog.json"]
+    if only_catalog:
+        return {}, set(), 0
     if state is not None:
         (work / "state.json").write_text(json.dumps(state))
         args += ["--state", "state.json"]
@@ -87,9 +95,31 @@ def _run(
     return states[-1], set(products), len(products)
 
 
+def _plan(work: Path, state: dict[str, object] | None, *, snapshot: bool) -> dict[str, object]:
+    """The month a job's ``--plan`` prices (its config, catalog and state as ``_run``'s)."""
+    args = [TAP, "--config", "config.json", "--plan"]
+    if snapshot:
+        args += ["--catalog", "catalog.json"]
+    if state is not None:
+        (work / "state.json").write_text(json.dumps(state))
+        args += ["--state", "state.json"]
+    result = subprocess.run(args, capture_output=True, text=True, check=True, cwd=work)
+    return t.cast("dict[str, object]", json.loads(result.stdout)["month_of_default_schedules"])
+
+
 def _peak_rss_mib() -> float:
     """The largest resident set of the tap runs so far."""
     return max(PEAKS) / 1024
+
+
+def _n(value: object) -> str:
+    return "null" if value is None else f"{value:,}"
+
+
+def _off(planned: object, measured: int) -> str:
+    if not isinstance(planned, int):
+        return "-"
+    return f"{(planned - measured) / measured:+.0%}"
 
 
 def _hours(requests: int, per_second: float) -> str:
@@ -113,22 +143,41 @@ def main() -> None:
     parser.add_argument("--out", default=DEFAULT_OUT)
     args = parser.parse_args()
     config = SandboxConfig(products=args.products, tree=args.tree, max_limit=args.max_limit)
-    with SandboxServer(config) as server, tempfile.TemporaryDirectory() as tmp:
+    plans: dict[str, object] = {}
+    with (
+        SandboxServer(config) as server,
+        tempfile.TemporaryDirectory() as tmp,
+        tempfile.TemporaryDirectory() as snap,
+    ):
+        mark = Counter[str]()
+
+        def spent() -> Counter[str]:
+            """Requests per endpoint since the last call (a plan's are left out)."""
+            nonlocal mark
+            now = Counter(server.stats()["by_path"])
+            delta, mark = now - mark, now
+            return delta
+
+        # The snapshot job's catalog, then its plan before any run.
+        _run(server, Path(snap), None, snapshot=True, only_catalog=True)
+        plans["snapshot job's --plan before any run"] = _plan(Path(snap), None, snapshot=True)
+        spent()
         state, _, _ = _run(server, Path(tmp), None)
-        first = Counter(server.stats()["by_path"])
+        first = spent()
+        plans["daily job's --plan after its first run"] = _plan(Path(tmp), state, snapshot=False)
+        spent()
         arrived = server.advance(1)["new_products"]
         state, _, _ = _run(server, Path(tmp), state)
-        second = Counter(server.stats()["by_path"]) - first
-        seen = first + second
-        with tempfile.TemporaryDirectory() as snap:
-            snap_state, emitted, records = _run(server, Path(snap), None, snapshot=True)
-            learning = Counter(server.stats()["by_path"]) - seen
-            missing = [(_missing(server, emitted), len(emitted), records)]
-            seen += learning
-            server.advance(7)
-            _, emitted, records = _run(server, Path(snap), snap_state, snapshot=True)
-            third = Counter(server.stats()["by_path"]) - seen
-            missing.append((_missing(server, emitted), len(emitted), records))
+        second = spent()
+        snap_state, emitted, records = _run(server, Path(snap), None, snapshot=True)
+        learning = spent()
+        missing = [(_missing(server, emitted), len(emitted), records)]
+        plans["snapshot job's --plan with its cover"] = _plan(Path(snap), snap_state, snapshot=True)
+        spent()
+        server.advance(7)
+        _, emitted, records = _run(server, Path(snap), snap_state, snapshot=True)
+        third = spent()
+        missing.append((_missing(server, emitted), len(emitted), records))
         state_bytes = len(json.dumps(state))
     rss = _peak_rss_mib()
     paths = sorted(set(first) | set(third) | set(learning))
@@ -175,6 +224,16 @@ def main() -> None:
             "call). "
             f"The weekly snapshot: {total[3]:,} requests against a floor of {floor:,}. State "
             f"after the daily run: {state_bytes:,} bytes. Peak RSS of a tap run: {rss:.0f} MiB."
+        ),
+        "",
+        f"A month as `--plan` prices it (the measured month: {month:,}):",
+        "",
+        "| plan | daily run | weekly snapshot | a month | off by |",
+        "|---|---:|---:|---:|---:|",
+        *(
+            f"| {name} | {_n(m['daily_run'])} | {_n(m['weekly_snapshot'])} "
+            f"| {_n(m['requests_per_month'])} | {_off(m['requests_per_month'], month)} |"
+            for name, m in ((name, t.cast("dict[str, t.Any]", m)) for name, m in plans.items())
         ),
         "",
         "| at | first run | next day | weekly snapshot | a month |",

@@ -130,6 +130,10 @@ class ArrivalScan:
             emit += self._take(position, product)
         return emit
 
+    def release(self) -> None:
+        """This scan reads no more: let go of its last page (up to 200 records)."""
+        self._page = ()
+
     def finish(self) -> list[Item]:
         """The listing ended: what is still held back (an anchor that met no pair)."""
         held, self._candidate = self._candidate, None

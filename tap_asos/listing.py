@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from tap_asos.arrivals import ArrivalScan
 from tap_asos.bookmark import Bookmark, Cursor, Frame, ScanState, pack_ids, unpack_ids
-from tap_asos.pagination import SLICE_FACETS, slice_plan
+from tap_asos.pagination import SLICE_FACETS, page_head, slice_plan
 from tap_asos.runtime import RequestBudgetExhaustedError
 
 if t.TYPE_CHECKING:
@@ -287,7 +287,7 @@ class ListingReader:
         """A page as it arrives, before the next is requested: fed to the scan."""
         depth = len(self._levels) - 1
         if paging.first is None:
-            paging.first = page
+            paging.first = page_head(page)
             if self._filter_ignored(depth, page):
                 paginator.restart_at = -1  # ends the paging: the level is given up
                 return None

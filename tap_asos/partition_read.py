@@ -181,6 +181,10 @@ class PartitionRead:
         self.run.stats.count("products", "reread_products", outcome.reread)
         if outcome.finished:
             self.finished = True
+        # Its last page is read: a read that goes on (a head read's rest) resumes from its
+        # place, in a new scan.  A first run holds a suspended head read per leaf: 573
+        # pages of 200 records kept were 170 MB at 80,000 products.
+        scan.release()
         self._keep()
 
     def _reader(self, kind: str) -> ListingReader:

@@ -13,6 +13,7 @@ import json
 import typing as t
 from dataclasses import replace
 
+from tap_asos.bands import band_counts
 from tap_asos.estimate import (
     PartitionPlan,
     Plan,
@@ -23,8 +24,9 @@ from tap_asos.estimate import (
     stock_calls,
     unit_shares,
 )
-from tap_asos.month import month_of_default_schedules
+from tap_asos.month import StoreFacts, month_of_default_schedules
 from tap_asos.partitions import HEAD, READ, REST, TOP, WHOLE, by_partition, partition_context
+from tap_asos.state import context_of
 
 if t.TYPE_CHECKING:
     import logging
@@ -36,7 +38,7 @@ if t.TYPE_CHECKING:
     from tap_asos.products import Products
     from tap_asos.runtime import RunStats
     from tap_asos.settings import Settings
-    from tap_asos.stores import StoreResolver
+    from tap_asos.stores import StoreInfo, StoreResolver
 
 
 class PlanningTap(t.Protocol):
@@ -141,17 +143,69 @@ def make_plan(tap: PlanningTap) -> Plan:
         calls = [d + s for d, s in zip(details, stock, strict=True)]
         plan.unit_costs = _unit_costs(planned, grouped, calls, products.partitions, per_product)
     requests["categories"] = categories
-    plan.own_requests = tap.stats.requests
-    plan.quota_remaining = tap.stats.quota.remaining
     if "products" in selected:
+        served = replace(settings, page_size=products.page.effective)
         plan.month = month_of_default_schedules(
-            plan,
-            replace(settings, page_size=products.page.effective),
-            full=products.full_table,
-            selected=selected,
+            _feed_bands(products, plan, stores),
+            _store_facts(products, plan, stores, emitted),
+            served,
             quota_limit=tap.stats.quota.limit,
         )
+    plan.own_requests = tap.stats.requests  # the month's feed pages included
+    plan.quota_remaining = tap.stats.quota.remaining
     return plan
+
+
+def _feed_bands(
+    products: Products, plan: Plan, stores: t.Mapping[str, StoreInfo]
+) -> list[tuple[str, t.Mapping[str, int]]]:
+    """Each feed's store and freshness bands, for the daily run's price.
+
+    From the plan's own feed partitions; each feed a plan does not read (a cover
+    snapshot's) has its first page read for it (a request a feed).
+    """
+    planned = {(p.store, p.category_id): p.bands for p in plan.partitions if p.feed}
+    bands: list[tuple[str, t.Mapping[str, int]]] = []
+    for code, store in stores.items():
+        feeds = () if products.settings.category_ids else products.stores_read.listings(store).feeds
+        for feed in feeds:
+            if (code, feed) in planned:
+                counts = planned[(code, feed)]
+            else:
+                context = context_of(code, feed)
+                params = products.get_url_params(context, None)
+                counts = band_counts(products.fetch(products.path, params, context))
+            if counts:
+                bands.append((code, counts))
+    if not bands:  # stores given by category_ids: their feeds, if the plan read any
+        bands = [(p.store, p.bands) for p in plan.partitions if p.feed and p.bands]
+    return bands
+
+
+def _store_facts(
+    products: Products,
+    plan: Plan,
+    stores: t.Mapping[str, StoreInfo],
+    emitted: list[int],
+) -> list[StoreFacts]:
+    """What prices each store's weekly snapshot: its cover, else its products."""
+    facts = []
+    for code, store in stores.items():
+        read = {p.category_id for p in plan.partitions if p.store == code}
+        listings = (
+            set(products.settings.category_ids)
+            if products.settings.category_ids
+            else set(products.stores_read.listings(store).leaves)
+        )
+        counted: float | None = products.products_state.store_products(code)
+        if counted is None and listings and listings <= read:  # the plan's estimate
+            counted = sum(
+                n for p, n in zip(plan.partitions, emitted, strict=True) if p.store == code
+            )
+        empty = sum(1 for p in plan.partitions if p.store == code and not p.item_count)
+        cover = products.products_state.cover(code)
+        facts.append(StoreFacts(code, len(listings), cover, counted, empty))
+    return facts
 
 
 def _unit_costs(

@@ -161,6 +161,11 @@ class Products(AsosStream):
         # cover did not is what the cover missed.
         parts.sort(key=lambda c: c["categoryId"] in self.stores_read.new_listings(c["store"]))
         self._last_of_store = {c["store"]: c for c in parts}
+        for listings in stores:
+            read = {c["categoryId"] for c in parts if c["store"] == listings.store}
+            if listings.leaves and read >= set(listings.leaves):
+                self.stores_read.reads_every_listing.add(listings.store)
+                self.stores_read.learn(listings.store, self._snapshot_at())
         self._unfinished = {key_of(c) for c in parts}
         for listings in stores:
             reads = Counter(str(c[READ]) for c in parts if c["store"] == listings.store)

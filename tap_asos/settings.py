@@ -95,9 +95,9 @@ CONFIG_SCHEMA = th.PropertiesList(
         th.IntegerType(minimum=0),
         default=91,
         title="Cover max age (days)",
-        description="A snapshot that read every listing of a store learns its cover: the "
-        "few listings that hold every product it found (View alls, small lists of products "
-        "on nothing else). Later snapshots read only the cover, and whole each listing the "
+        description="A snapshot that read every listing of a store learns its cover: "
+        "listings that together hold every product it found, none of which could go, for "
+        "few pages. Later snapshots read only the cover, and whole each listing the "
         "tree gained since (what it holds outside the cover is counted as cover_misses and "
         "joins the cover), until the cover is this many days old or one of its listings "
         "leaves the tree; then a snapshot reads every listing again. 0: every snapshot "

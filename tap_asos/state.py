@@ -8,6 +8,7 @@ holds a state written by each release, and one of each shape below)::
         "snapshot_in_progress": "2026-...",    # a snapshot stopped before its end
         "audit": {"US": "eJz..."},             # what the feeds list, while that snapshot lasts
         "covers": {"US": {"ids": [...], ...}}, # the listings a snapshot reads (tap_asos.cover)
+        "store_products": {"US": 73744},       # products a read of every listing found
         "sent": {"incremental": {"product_details": {"US": "eJz..."}}},  # reads are left
         "partitions": [{
             "context": {"store": "US", "categoryId": 8799},
@@ -71,6 +72,7 @@ VERSION = "version"
 SNAPSHOT_IN_PROGRESS = "snapshot_in_progress"
 AUDIT = "audit"
 COVERS = "covers"
+STORE_PRODUCTS = "store_products"
 SENT = "sent"
 PARTITIONS = "partitions"  # the SDK's list of partition entries
 # Partition-level keys.
@@ -187,6 +189,10 @@ STREAM_KEYS: dict[str, KeyType] = {
     COVERS: KeyType(
         lambda v: isinstance(v, dict) and all(is_cover_value(c) for c in v.values()),
         "an object of covers (a store to its listing ids, packed known ids, learned_at)",
+    ),
+    STORE_PRODUCTS: KeyType(
+        lambda v: isinstance(v, dict) and all(_is_int(n) for n in v.values()),
+        "an object of integers (a store to its products)",
     ),
 }
 
@@ -367,6 +373,15 @@ class ProductsState:
     def keep_cover(self, store: str, cover: Cover) -> None:
         """Keep the store's cover for the next snapshots."""
         self.raw.setdefault(COVERS, {})[store] = cover.to_value()
+
+    def store_products(self, store: str) -> int | None:
+        """How many products the last read of every listing of the store found."""
+        count = (self.raw.get(STORE_PRODUCTS) or {}).get(store)
+        return None if count is None else int(count)
+
+    def keep_store_products(self, store: str, count: int) -> None:
+        """A read of every listing of the store found ``count`` products (prices a month)."""
+        self.raw.setdefault(STORE_PRODUCTS, {})[store] = count
 
 
 def finish_partition(

@@ -13,7 +13,7 @@ from __future__ import annotations
 import typing as t
 from dataclasses import replace
 
-from tap_asos.cover import StoreCover
+from tap_asos.cover import Memberships, StoreCover
 from tap_asos.failures import ConfigurationError
 from tap_asos.partitions import FeedNotFoundError, StoreListings, store_listings
 
@@ -56,6 +56,7 @@ class StoreReads:
         self.tree = tree
         self.page_size = page_size
         self.covers: dict[str, StoreCover] = {}
+        self.reads_every_listing: set[str] = set()  # stores whose every listing is read
         self._listings: dict[str, StoreListings] = {}
         self._emitted: dict[str, set[int]] = {}
 
@@ -139,6 +140,15 @@ class StoreReads:
         # No feed read: the feeds' products are on the cover (the audit is a full read's).
         return replace(listings, leaves=cover.listings, feeds=())
 
+    def learn(self, store: str, started_at: str) -> None:
+        """A run that reads every listing of a store (a first run) learns its cover too.
+
+        An incremental run reads no cover; the one it learns prices the snapshot job in
+        its ``--plan`` (:mod:`tap_asos.month`).
+        """
+        if store not in self.covers and self.state.cover(store) is None:
+            self.covers[store] = StoreCover(store, started_at, None, memberships=Memberships())
+
     def new_listings(self, store: str) -> frozenset[int]:
         """The tree's listings a cover snapshot reads last (those the cover never saw)."""
         cover = self.covers.get(store)
@@ -178,6 +188,8 @@ class StoreReads:
 
         ``complete``: every listing the run planned for the store was read to its end.
         """
+        if complete and store in self.reads_every_listing:
+            self.state.keep_store_products(store, len(self.emitted(store)))
         cover = self.covers.get(store)
         if cover is None:
             return

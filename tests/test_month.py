@@ -1,60 +1,72 @@
-"""A month of the default schedules, from a plan's figures (no request)."""
+"""A month of the default schedules, each job with its own streams (no request)."""
 
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
-from tap_asos.estimate import PartitionPlan, Plan
-from tap_asos.month import month_of_default_schedules
+import yaml
+
+from tap_asos.cover import Cover
+from tap_asos.month import (
+    DAILY_JOB,
+    SNAPSHOT_JOB,
+    StoreFacts,
+    month_of_default_schedules,
+)
 from tap_asos.settings import Settings
+from tap_asos.tap import STREAM_TYPES
 
 SETTINGS = Settings.from_config({"api_key": "not-used", "page_size": 48})
-BOTH = {"products", "product_details", "stock_prices"}
+FEEDS = [("gb", {"3": 140}), ("gb", {"3": 70})]  # 20 and 10 arrivals a day
+MELTANO = yaml.safe_load((Path(__file__).resolve().parents[1] / "meltano.yml").read_text())
 
 
-def _snapshot_plan() -> Plan:
-    feeds = [
-        PartitionPlan("gb", 27110, 900, 19, 900, bands={"3": 140}, feed=True),
-        PartitionPlan("gb", 27111, 700, 15, 700, bands={"3": 70}, feed=True),
-    ]
-    leaf = PartitionPlan("gb", 4209, 3000, 63, 3000)
-    return Plan(
-        requests={"countries": 1, "categories": 1, "products": 97, "product_details": 4600},
-        partitions=[*feeds, leaf],
-    )
+def _streams_of(plugin: str) -> set[str]:
+    """The streams a plugin selects (none listed: every stream of the tap)."""
+    extractor = next(e for e in MELTANO["plugins"]["extractors"] if e["name"] == plugin)
+    rules = extractor.get("select") or [f"{s.name}.*" for s in STREAM_TYPES]
+    return {rule.split(".", 1)[0] for rule in rules}
 
 
-def test_a_snapshot_plan_prices_the_daily_run_from_the_feeds_last_7_days_band() -> None:
+def test_the_jobs_streams_are_the_scheduled_jobs_selections_in_meltano_yml() -> None:
+    jobs = {job["name"]: job["tasks"][0].split()[0] for job in MELTANO["jobs"]}
+    scheduled = {jobs[s["job"]] for s in MELTANO["schedules"]}
+    assert scheduled == {"tap-asos", "tap-asos--snapshot"}
+    assert _streams_of("tap-asos") == DAILY_JOB
+    assert _streams_of("tap-asos--snapshot") == SNAPSHOT_JOB
+
+
+def test_the_daily_run_pays_a_detail_per_arrival_whatever_the_plans_own_streams() -> None:
+    cover = Cover((1, 2), frozenset({1, 2, 3}), "2026-12-07T00:00:00+00:00", 4600, pages=110)
     month = month_of_default_schedules(
-        _snapshot_plan(), SETTINGS, full=True, selected=BOTH, quota_limit=200_000
+        FEEDS, [StoreFacts("gb", 573, cover=cover)], SETTINGS, quota_limit=200_000
     )
-    per_day = (20, 10)  # 140 and 70 in the Last 7 Days band
+    per_day = (20, 10)
     pages = sum(max(1, math.ceil((2 * n + 2) / 48)) for n in per_day)
-    expected = 2 + pages + sum(per_day) + math.ceil(sum(per_day) / 50)
-    assert month["daily_run"] == expected == 2 + 2 + 30 + 1
-    assert month["weekly_snapshot"] == 1 + 1 + 97 + 4600
-    assert month["requests_per_month"] == round(30 * expected + 52 / 12 * 4699)
+    daily = 2 + 2 + pages + sum(per_day) + math.ceil(sum(per_day) / 50)  # countries, tree x 2
+    assert month["daily_run"] == daily == 4 + 2 + 30 + 1
+    snapshot = 2 + 2 + 110 + math.ceil(4600 / 50)  # the cover's pages, a stock call per 50
+    assert month["weekly_snapshot"] == snapshot
+    assert month["weekly_snapshot_priced_from"] == {"gb": "cover"}
+    assert month["requests_per_month"] == round(30 * daily + 52 / 12 * snapshot)
     assert month["fits_quota"] is True
 
 
-def test_without_details_a_daily_run_pays_no_call_per_arrival() -> None:
+def test_without_a_cover_the_snapshot_is_priced_from_the_stores_products() -> None:
     month = month_of_default_schedules(
-        _snapshot_plan(), SETTINGS, full=True, selected={"products"}, quota_limit=None
+        FEEDS, [StoreFacts("gb", 573, products=4600.0)], SETTINGS, quota_limit=None
     )
-    assert month["daily_run"] == 2 + 2
+    pages = math.ceil(4600 / 48 + 573 / 10)  # a page per 48, a part-filled one per 10 leaves
+    assert month["weekly_snapshot"] == 4 + pages + 92
+    assert month["weekly_snapshot_priced_from"] == {"gb": "products"}
     assert month["fits_quota"] is None
 
 
-def test_an_incremental_plan_on_the_feeds_is_the_daily_run_and_leaves_the_snapshot_open() -> None:
-    plan = Plan(
-        requests={"countries": 1, "categories": 1, "products": 2},
-        partitions=[PartitionPlan("gb", 27110, 900, 1, 20, feed=True)],
-    )
-    month = month_of_default_schedules(plan, SETTINGS, full=False, selected=BOTH, quota_limit=10)
-    assert month == {
-        "daily_run": 4,
-        "weekly_snapshot": None,
-        "requests_per_month": None,
-        "quota_limit": 10,
-        "fits_quota": None,
-    }
+def test_a_store_whose_products_are_not_known_leaves_the_snapshot_open() -> None:
+    month = month_of_default_schedules(FEEDS, [StoreFacts("gb", 573)], SETTINGS, quota_limit=10)
+    assert month["weekly_snapshot"] is None
+    assert month["requests_per_month"] is None
+    assert month["fits_quota"] is None
+    assert month["daily_run"] is not None
+    assert month_of_default_schedules([], [], SETTINGS, quota_limit=None)["daily_run"] is None

@@ -200,36 +200,68 @@ def _key(partition: dict[str, t.Any]) -> tuple[str, int]:
     return partition["context"]["store"], partition["context"]["categoryId"]
 
 
-def test_the_plan_gives_a_month_of_the_default_schedules_against_the_quota(
+def test_any_plan_prices_a_month_as_the_schedules_run_it_within_10_percent(
     make_sandbox: Callable[..., SandboxServer], tmp_path: Path
 ) -> None:
-    """A snapshot plan prices a month of the daily runs and weekly snapshots.
+    """Slow by nature: the daily and the snapshot jobs run for real, and planned from each.
 
-    The snapshot from first pages, the daily run from the feeds' bands, within 10 % of the
-    daily run made a day later; the month against the quota.
+    The daily job (every stream, incremental) runs a first run and the next day; the
+    snapshot job (products and stock_prices) its first snapshot and, a week later, a
+    snapshot of the cover.  A month of them, 30 daily runs and 52/12 snapshots, is what
+    the snapshot job's plan before any run, the daily job's plan after its first run, and
+    the snapshot job's plan with its cover each price: within 10 % from a cover (either
+    job's state has one once it read every listing), within 30 % before any run.
     """
-    server = make_sandbox(products=1200, quota=100_000)
-    config = tap_config(server.url, server.api_key, page_size=20)
-    snapshot = catalog_for(config, products_method="FULL_TABLE")
-    (tmp_path / "snapshot.json").write_text(json.dumps(snapshot))
-    planned = run_cli(config, tmp_path, "--plan", "--catalog", str(tmp_path / "snapshot.json"))
-    assert planned.returncode == 0, planned.stderr[-2000:]
-    month = json.loads(planned.stdout)["month_of_default_schedules"]
-    assert month["weekly_snapshot"] == json.loads(planned.stdout)["requests_total"]
-    assert month["quota_limit"] == 100_000
-    assert month["requests_per_month"] == round(
-        30 * month["daily_run"] + 52 / 12 * month["weekly_snapshot"]
+    server = make_sandbox(products=3000, tree="real", quota=1_000_000)
+    config = tap_config(server.url, server.api_key)
+    daily_job = catalog_for(config)
+    snapshot_job = catalog_for(
+        config,
+        select=["countries", "categories", "products", "stock_prices"],
+        products_method="FULL_TABLE",
     )
-    assert month["fits_quota"] is (month["requests_per_month"] <= 100_000)
+    for name, catalog in (("daily", daily_job), ("snapshot", snapshot_job)):
+        (tmp_path / f"{name}.json").write_text(json.dumps(catalog))
 
-    first = run_cli(config, tmp_path)  # the first incremental run: every leaf, and the feeds
-    assert first.returncode == 0, first.stderr[-2000:]
+    def plan(job: str, state: dict[str, t.Any] | None = None) -> dict[str, t.Any]:
+        planned = run_cli(
+            config, tmp_path, "--plan", "--catalog", str(tmp_path / f"{job}.json"), state=state
+        )
+        assert planned.returncode == 0, planned.stderr[-2000:]
+        return t.cast("dict[str, t.Any]", json.loads(planned.stdout)["month_of_default_schedules"])
+
+    def run(job: str, state: dict[str, t.Any] | None = None) -> tuple[dict[str, t.Any], int]:
+        before = server.stats()["requests_total"]
+        done = run_cli(config, tmp_path, "--catalog", str(tmp_path / f"{job}.json"), state=state)
+        assert done.returncode == 0, done.stderr[-2000:]
+        return sync_result(done.stdout, "").final_state, server.stats()["requests_total"] - before
+
+    before_any_run = plan("snapshot")
+    assert before_any_run["weekly_snapshot_priced_from"] == {"US": "products"}
+    daily_state, _ = run("daily")
+    after_first_run = plan("daily", daily_state)
+    snapshot_state, _ = run("snapshot")
+    with_cover = plan("snapshot", snapshot_state)
+    assert with_cover["weekly_snapshot_priced_from"] == {"US": "cover"}
     server.advance(days=1)
-    before = server.stats()["requests_total"]
-    daily = run_cli(config, tmp_path, state=sync_result(first.stdout, "").final_state)
-    assert daily.returncode == 0, daily.stderr[-2000:]
-    actual = server.stats()["requests_total"] - before
-    assert abs(month["daily_run"] - actual) <= 0.1 * actual, (month, actual)
+    _, daily = run("daily", daily_state)
+    server.advance(days=6)
+    _, snapshot = run("snapshot", snapshot_state)
+    measured = 30 * daily + 52 / 12 * snapshot
+    for month in (before_any_run, after_first_run, with_cover):
+        assert month["quota_limit"] == 1_000_000
+        assert month["fits_quota"] is True
+        assert month["requests_per_month"] == round(
+            30 * month["daily_run"] + 52 / 12 * month["weekly_snapshot"]
+        )
+        assert abs(month["daily_run"] - daily) <= 0.1 * daily
+    # A plan with a cover in its job's state (the daily job learns one in its first run).
+    for month in (after_first_run, with_cover):
+        assert month["weekly_snapshot_priced_from"] == {"US": "cover"}
+        assert abs(month["requests_per_month"] - measured) <= 0.1 * measured, (month, measured)
+    # Before any run, from the products its first pages estimate: no cover to go by, the
+    # cover's listings guessed (a page each per ten leaves, and each empty one).
+    assert abs(before_any_run["requests_per_month"] - measured) <= 0.3 * measured
 
 
 @pytest.mark.parametrize("budget", [20, 45])

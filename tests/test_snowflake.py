@@ -112,6 +112,33 @@ def test_tap_to_target_snowflake_on_fakesnow(
     landed = {(row[0], row[2], row[3]) for row in counts["products_rows"]}
     assert landed == emitted
 
+    # A product's categories, by docs/feeds.md's SQL over the landed tables: each leaf its
+    # detail's plpIds names (type Standard), with no listing call per leaf.
+    records = [m["record"] for m in messages if m["type"] == "RECORD"]
+    leaves = {
+        (r["store"], r["categoryId"])
+        for r in records
+        if "isLeaf" in r and r["isLeaf"] and r.get("categoryId") is not None
+    }
+    expected = {
+        (d["store"], d["id"], p["id"])
+        for d in records
+        if "plpIds" in d
+        for p in d["plpIds"] or []
+        if p["type"] == "Standard" and (d["store"], p["id"]) in leaves
+    }
+    rows = json.loads(
+        subprocess.run(
+            [str(python), str(HERE / "categories_sql.py"), str(ROOT / "docs" / "feeds.md")],
+            capture_output=True,
+            env=env,
+            check=True,
+            timeout=300,
+        ).stdout
+    )
+    assert len(expected) > len({pid for _, pid, _ in expected})  # products on several leaves
+    assert {tuple(row) for row in rows} == expected
+
 
 SQL = ROOT / "orchestrate" / "snowflake" / "read_side.sql"
 # fakesnow 0.12.1 has no storage integrations, roles, grants or views over a stage.
