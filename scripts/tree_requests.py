@@ -9,7 +9,8 @@ cover, and a week later the next snapshot from its state, which reads the cover 
 tap_asos/cover.py); each snapshot's products are checked against the sandbox's
 ``/_sandbox/products``.  Prints the requests per endpoint, as the sandbox counted them, and
 a month of the default schedules (30 daily runs, 52/12 weekly snapshots at the cover's
-cost); writes the same table to ``--out`` (default ``bench/tree_requests.md``).
+cost), and the month each job's ``--plan`` prices; writes the same tables to ``--out``
+(default ``bench/tree_requests-<products>-<max-limit>.md``).
 
     .venv/bin/python scripts/tree_requests.py [--products 5000] [--tree real] [--max-limit 48]
 
@@ -42,7 +43,7 @@ RSS = (
     "sys.stderr.write(f'\\nPEAK_RSS_KB {r.ru_maxrss}\\n'); sys.exit(rc)"
 )
 PEAKS: list[int] = []
-DEFAULT_OUT = "bench/tree_requests.md"
+DEFAULT_OUT = "bench/tree_requests-{products}-{max_limit}.md"
 
 
 def _run(
@@ -140,7 +141,7 @@ def main() -> None:
     parser.add_argument("--products", type=int, default=5000)
     parser.add_argument("--tree", default="real")
     parser.add_argument("--max-limit", type=int, default=48)
-    parser.add_argument("--out", default=DEFAULT_OUT)
+    parser.add_argument("--out", default=None)
     args = parser.parse_args()
     config = SandboxConfig(products=args.products, tree=args.tree, max_limit=args.max_limit)
     plans: dict[str, object] = {}
@@ -247,13 +248,14 @@ def main() -> None:
         (
             f"Produced by `.venv/bin/python scripts/tree_requests.py --products {args.products} "
             f"--tree {args.tree} --max-limit {args.max_limit}"
-            + ("" if args.out == DEFAULT_OUT else f" --out {args.out}")
+            + ("" if args.out is None else f" --out {args.out}")
             + "`."
         ),
     ]
     text = "\n".join(lines)
     print(text)
-    Path(args.out).write_text(text + "\n")
+    out = args.out or DEFAULT_OUT.format(products=args.products, max_limit=args.max_limit)
+    Path(out).write_text(text + "\n")
 
 
 if __name__ == "__main__":

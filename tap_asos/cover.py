@@ -224,8 +224,16 @@ class Memberships:
         )
 
     def cover(self, page_size: int) -> tuple[int, ...]:
-        """The listings to read: see :func:`least_cover`."""
-        return least_cover(self._held, len(self._index), page_size, self.sale_lists(), self._pages)
+        """The listings to read: the cheaper of two covers, at what the reads cost.
+
+        :func:`least_cover` (drop the costliest listing others hold, first) and
+        :func:`greedy_cover` (take the most new products a page, first) each win on some
+        stores: on the sandbox's real tree, the first at 80,000 products (1,649 pages
+        against 2,384), the second at 5,000 (151 against 237).
+        """
+        args = (self._held, len(self._index), page_size, self.sale_lists())
+        covers = [least_cover(*args, self._pages), greedy_cover(*args)]
+        return min(covers, key=lambda ids: (self.cost(ids, page_size), len(ids)))
 
     def cost(self, listings: t.Iterable[int], page_size: int) -> int:
         """The pages reading ``listings`` took (estimated where no read said)."""
@@ -264,6 +272,34 @@ def _greedy(
     return chosen, covered
 
 
+def greedy_cover(
+    held: t.Mapping[int, array[int]],
+    size: int,
+    page_size: int,
+    sale: frozenset[int] = frozenset(),
+) -> tuple[int, ...]:
+    """Listings that hold all ``size`` products: the most new products a page first.
+
+    A listing's pages are estimated (its products' pages and one more), sale lists are
+    taken only for products on nothing else, and each listing the others hold is
+    dropped, the costliest first; a listing found empty stays.
+    """
+    masks = {cid: _mask(bits, size) for cid, bits in held.items()}
+    pages = {cid: len(bits) / page_size + 1 for cid, bits in held.items()}
+    steady = {cid: mask for cid, mask in masks.items() if cid not in sale}
+    chosen, covered = _greedy(steady, pages, 0)
+    for cid in sorted(chosen, key=lambda c: (-pages[c], c)):
+        others = 0
+        for other in chosen:
+            if other != cid:
+                others |= masks[other]
+        if not masks[cid] & ~others:
+            chosen.remove(cid)
+    last_resort, _ = _greedy({c: m for c, m in masks.items() if c in sale}, pages, covered)
+    empty = sorted(cid for cid, bits in held.items() if not bits)
+    return (*chosen, *last_resort, *empty)
+
+
 def least_cover(
     held: t.Mapping[int, array[int]],
     size: int,
@@ -278,9 +314,9 @@ def least_cover(
     every product, and no listing of it could go.  A listing costs the pages its read
     took (a listing deeper than the API pages is read by facet slices, each with its
     part-filled last page), else its products' pages and one more.  On the sandbox's
-    real tree of 80,000 products this reads 1,647 pages for a floor of 1,534, where the
-    greedy rule (the listing with the most new products per page first) read 2,567:
-    it took View alls that slicing makes dear, then the leaves beside them.
+    real tree of 80,000 products this reads 1,649 pages for a floor of 1,534, where the
+    greedy rule (:func:`greedy_cover`) reads 2,384: it takes View alls that slicing makes
+    dear, then the leaves beside them.
 
     ``sale`` lists (their products leave them when a markdown ends) are kept only for
     products on nothing else; a listing found empty stays (a page a snapshot: what it
@@ -310,4 +346,12 @@ def least_cover(
     return (*sorted(kept, key=lambda c: (-pages[c], c)), *last_resort, *empty)
 
 
-__all__ = ["Cover", "Memberships", "StoreCover", "is_cover_value", "least_cover", "usable"]
+__all__ = [
+    "Cover",
+    "Memberships",
+    "StoreCover",
+    "greedy_cover",
+    "is_cover_value",
+    "least_cover",
+    "usable",
+]
