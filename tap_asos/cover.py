@@ -272,6 +272,45 @@ def _greedy(
     return chosen, covered
 
 
+def _drop_held(
+    candidates: t.Sequence[int], held: t.Mapping[int, array[int]], pages: t.Mapping[int, float]
+) -> list[int]:
+    """``candidates`` less each one whose products another kept one holds, costliest first.
+
+    What is left holds every product the candidates held, and none of it could go.
+    """
+    holders: dict[int, int] = {}  # a product's bit -> how many kept candidates hold it
+    for cid in candidates:
+        for bit in held[cid]:
+            holders[bit] = holders.get(bit, 0) + 1
+    kept = set(candidates)
+    for cid in sorted(candidates, key=lambda c: (-pages[c], c)):
+        if all(holders[bit] > 1 for bit in held[cid]):
+            kept.discard(cid)
+            for bit in held[cid]:
+                holders[bit] -= 1
+    return [cid for cid in candidates if cid in kept]
+
+
+def _with_the_rest(
+    steady: t.Sequence[int],
+    held: t.Mapping[int, array[int]],
+    size: int,
+    pages: t.Mapping[int, float],
+    sale: frozenset[int],
+) -> tuple[int, ...]:
+    """A cover of ``steady`` listings, then the sale lists of products on nothing else.
+
+    A listing found empty stays (a page a snapshot: what it comes to hold may be on
+    nothing else).
+    """
+    covered = _mask(array("l", {bit for cid in steady for bit in held[cid]}), size)
+    sale_masks = {cid: _mask(held[cid], size) for cid in held if cid in sale}
+    last_resort, _ = _greedy(sale_masks, pages, covered)
+    empty = sorted(cid for cid, bits in held.items() if not bits)
+    return (*steady, *last_resort, *empty)
+
+
 def greedy_cover(
     held: t.Mapping[int, array[int]],
     size: int,
@@ -284,20 +323,10 @@ def greedy_cover(
     taken only for products on nothing else, and each listing the others hold is
     dropped, the costliest first; a listing found empty stays.
     """
-    masks = {cid: _mask(bits, size) for cid, bits in held.items()}
     pages = {cid: len(bits) / page_size + 1 for cid, bits in held.items()}
-    steady = {cid: mask for cid, mask in masks.items() if cid not in sale}
-    chosen, covered = _greedy(steady, pages, 0)
-    for cid in sorted(chosen, key=lambda c: (-pages[c], c)):
-        others = 0
-        for other in chosen:
-            if other != cid:
-                others |= masks[other]
-        if not masks[cid] & ~others:
-            chosen.remove(cid)
-    last_resort, _ = _greedy({c: m for c, m in masks.items() if c in sale}, pages, covered)
-    empty = sorted(cid for cid, bits in held.items() if not bits)
-    return (*chosen, *last_resort, *empty)
+    steady = {cid: _mask(bits, size) for cid, bits in held.items() if cid not in sale}
+    chosen, _ = _greedy(steady, pages, 0)
+    return _with_the_rest(_drop_held(chosen, held, pages), held, size, pages, sale)
 
 
 def least_cover(
@@ -319,31 +348,13 @@ def least_cover(
     dear, then the leaves beside them.
 
     ``sale`` lists (their products leave them when a markdown ends) are kept only for
-    products on nothing else; a listing found empty stays (a page a snapshot: what it
-    comes to hold may be on nothing else).
+    products on nothing else; a listing found empty stays.
     """
     spent = spent or {}
     pages = {cid: spent.get(cid) or len(bits) / page_size + 1 for cid, bits in held.items()}
-    holders = array("l", bytes(8 * size))  # how many kept steady listings hold each
     steady = [cid for cid, bits in held.items() if cid not in sale and bits]
-    for cid in steady:
-        for bit in held[cid]:
-            holders[bit] += 1
-    kept = set(steady)
-    for cid in sorted(steady, key=lambda c: (-pages[c], c)):
-        bits = held[cid]
-        if all(holders[bit] > 1 for bit in bits):
-            kept.discard(cid)
-            for bit in bits:
-                holders[bit] -= 1
-    covered = 0
-    for bit in range(size):
-        if holders[bit]:
-            covered |= 1 << bit
-    sale_masks = {cid: _mask(held[cid], size) for cid in held if cid in sale}
-    last_resort, _ = _greedy(sale_masks, pages, covered)
-    empty = sorted(cid for cid, bits in held.items() if not bits)
-    return (*sorted(kept, key=lambda c: (-pages[c], c)), *last_resort, *empty)
+    kept = sorted(_drop_held(steady, held, pages), key=lambda c: (-pages[c], c))
+    return _with_the_rest(kept, held, size, pages, sale)
 
 
 __all__ = [
