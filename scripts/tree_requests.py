@@ -31,10 +31,15 @@ import urllib.request
 from collections import Counter
 from pathlib import Path
 
+from tap_asos.month import SNAPSHOT_JOB
 from tap_asos.sandbox import SandboxConfig, SandboxServer
 
+ROOT = Path(__file__).resolve().parents[1]
+# The snapshot job's catalog is built as the tests build one.
+sys.path.insert(0, str(ROOT))
+from tests.helpers import catalog_for  # noqa: E402
+
 TAP = str(Path(sys.executable).with_name("tap-asos"))
-SNAPSHOT_STREAMS = ("countries", "categories", "products", "stock_prices")
 # A small interpreter runs each tap run and reports its peak RSS: a child forked from this
 # process (which holds the sandbox's catalog) would count this one's pages as its own.
 RSS = (
@@ -46,15 +51,14 @@ PEAKS: list[int] = []
 DEFAULT_OUT = "bench/tree_requests-{products}-{max_limit}.md"
 
 
-def _run(
-    server: SandboxServer,
-    work: Path,
-    state: dict[str, object] | None,
-    *,
-    snapshot: bool = False,
-    only_catalog: bool = False,
-) -> tuple[dict[str, object], set[int], int]:
-    """One tap run: its last STATE, the products it emitted, and its products records."""
+def _args(
+    server: SandboxServer, work: Path, state: dict[str, object] | None, *, snapshot: bool
+) -> list[str]:
+    """The tap's command line for a job in ``work``: its config, catalog and state files.
+
+    The snapshot job's catalog is ``meltano.yml``'s selection (``catalog_for``, as the
+    tests build one), written once per work directory.
+    """
     config = {
         "api_url": server.url,
         "api_key": server.api_key,
@@ -64,26 +68,26 @@ def _run(
     (work / "config.json").write_text(json.dumps(config))
     args = [TAP, "--config", "config.json"]
     if snapshot:
-        discovered = subprocess.run(
-            [*args, "--discover"], capture_output=True, text=True, check=True, cwd=work
-        )
-        catalog = json.loads(discovered.stdout)
-        for entry in catalog["streams"]:
-            chosen = entry["tap_stream_id"] in SNAPSHOT_STREAMS
-            for meta in entry["metadata"]:
-                if not meta["breadcrumb"]:
-                    meta["metadata"]["selected"] = chosen
-                    if entry["tap_stream_id"] == "products":
-                        meta["metadata"]["forced-replication-method"] = "FULL_TABLE"
-            if entry["tap_stream_id"] == "products":
-                entry["replication_method"] = "FULL_TABLE"
-        (work / "catalog.json").write_text(json.dumps(catalog))
-        args += ["--catalog", "catalog.json"]
-    if only_catalog:
-        return {}, set(), 0
+        catalog = work / "catalog.json"
+        if not catalog.exists():
+            selected = catalog_for(config, select=SNAPSHOT_JOB, products_method="FULL_TABLE")
+            catalog.write_text(json.dumps(selected))
+        args += ["--catalog", catalog.name]
     if state is not None:
         (work / "state.json").write_text(json.dumps(state))
         args += ["--state", "state.json"]
+    return args
+
+
+def _run(
+    server: SandboxServer,
+    work: Path,
+    state: dict[str, object] | None,
+    *,
+    snapshot: bool = False,
+) -> tuple[dict[str, object], set[int], int]:
+    """One tap run: its last STATE, the products it emitted, and its products records."""
+    args = _args(server, work, state, snapshot=snapshot)
     result = subprocess.run(
         [sys.executable, "-c", RSS, *args], capture_output=True, text=True, check=True, cwd=work
     )
@@ -96,14 +100,11 @@ def _run(
     return states[-1], set(products), len(products)
 
 
-def _plan(work: Path, state: dict[str, object] | None, *, snapshot: bool) -> dict[str, object]:
-    """The month a job's ``--plan`` prices (its config, catalog and state as ``_run``'s)."""
-    args = [TAP, "--config", "config.json", "--plan"]
-    if snapshot:
-        args += ["--catalog", "catalog.json"]
-    if state is not None:
-        (work / "state.json").write_text(json.dumps(state))
-        args += ["--state", "state.json"]
+def _plan(
+    server: SandboxServer, work: Path, state: dict[str, object] | None, *, snapshot: bool
+) -> dict[str, object]:
+    """The month a job's ``--plan`` prices (with the files ``_run`` gives the job)."""
+    args = [*_args(server, work, state, snapshot=snapshot), "--plan"]
     result = subprocess.run(args, capture_output=True, text=True, check=True, cwd=work)
     return t.cast("dict[str, object]", json.loads(result.stdout)["month_of_default_schedules"])
 
@@ -160,12 +161,15 @@ def main() -> None:
             return delta
 
         # The snapshot job's catalog, then its plan before any run.
-        _run(server, Path(snap), None, snapshot=True, only_catalog=True)
-        plans["snapshot job's --plan before any run"] = _plan(Path(snap), None, snapshot=True)
+        plans["snapshot job's --plan before any run"] = _plan(
+            server, Path(snap), None, snapshot=True
+        )
         spent()
         state, _, _ = _run(server, Path(tmp), None)
         first = spent()
-        plans["daily job's --plan after its first run"] = _plan(Path(tmp), state, snapshot=False)
+        plans["daily job's --plan after its first run"] = _plan(
+            server, Path(tmp), state, snapshot=False
+        )
         spent()
         arrived = server.advance(1)["new_products"]
         state, _, _ = _run(server, Path(tmp), state)
@@ -173,7 +177,9 @@ def main() -> None:
         snap_state, emitted, records = _run(server, Path(snap), None, snapshot=True)
         learning = spent()
         missing = [(_missing(server, emitted), len(emitted), records)]
-        plans["snapshot job's --plan with its cover"] = _plan(Path(snap), snap_state, snapshot=True)
+        plans["snapshot job's --plan with its cover"] = _plan(
+            server, Path(snap), snap_state, snapshot=True
+        )
         spent()
         server.advance(7)
         _, emitted, records = _run(server, Path(snap), snap_state, snapshot=True)

@@ -76,9 +76,14 @@ def listing_error_hint(response: requests.Response) -> str:
     return ""
 
 
+def _query_int(url: str, name: str) -> int | None:
+    """An integer query parameter of a URL (None: absent or not an integer)."""
+    values = parse_qs(urlsplit(url).query).get(name) or [""]
+    return int(values[0]) if values[0].isdigit() else None
+
+
 def _offset_of(response: requests.Response) -> int:
-    query = parse_qs(urlparse(response.url).query)
-    return int((query.get("offset") or ["0"])[0])
+    return _query_int(response.url, "offset") or 0
 
 
 def facet_values(payload: dict[str, t.Any], facet_id: str) -> list[tuple[str, int]]:
@@ -114,11 +119,6 @@ FALLBACK_LIMIT = 48
 REFUSED_LIMIT_STATUSES = frozenset({HTTPStatus.BAD_REQUEST, HTTPStatus.UNPROCESSABLE_ENTITY})
 
 
-def _limit_of(url: str) -> int | None:
-    values = parse_qs(urlsplit(url).query).get("limit") or [""]
-    return int(values[0]) if values[0].isdigit() else None
-
-
 class PageSize:
     """The ``limit`` listing pages ask: ``page_size``, as large as the API serves.
 
@@ -147,7 +147,7 @@ class PageSize:
 
     def fit(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
         """``request`` asking no more than :attr:`asked` (a retry after a refusal)."""
-        limit = _limit_of(request.url or "")
+        limit = _query_int(request.url or "", "limit")
         if limit is None or limit <= self.asked:
             return request
         parts = urlsplit(request.url or "")
@@ -161,7 +161,7 @@ class PageSize:
 
     def refused(self, response: requests.Response) -> bool:
         """Whether a 4xx refused a ``limit`` above the fallback: then ask the fallback."""
-        limit = _limit_of(response.url)
+        limit = _query_int(response.url, "limit")
         if (
             response.status_code not in REFUSED_LIMIT_STATUSES
             or limit is None
@@ -182,7 +182,7 @@ class PageSize:
 
     def saw(self, response: requests.Response, payload: dict[str, t.Any]) -> None:
         """A listing page came: note (once) an API that serves fewer than asked."""
-        asked = _limit_of(response.url)
+        asked = _query_int(response.url, "limit")
         got = len(payload.get("products") or [])
         more = _offset_of(response) + got < int(payload.get("itemCount") or 0)
         if asked is None or not got or got >= asked or not more or got <= (self.served or 0):

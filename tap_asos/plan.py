@@ -162,13 +162,15 @@ def _feed_bands(
     """Each feed's store and freshness bands, for the daily run's price.
 
     From the plan's own feed partitions; each feed a plan does not read (a cover
-    snapshot's) has its first page read for it (a request a feed).
+    snapshot's) has its first page read for it (a request a feed).  Stores given by
+    ``category_ids`` have no tree read, so no feeds: no daily run to price.
     """
+    if products.settings.category_ids:
+        return []
     planned = {(p.store, p.category_id): p.bands for p in plan.partitions if p.feed}
     bands: list[tuple[str, t.Mapping[str, int]]] = []
     for code, store in stores.items():
-        feeds = () if products.settings.category_ids else products.stores_read.listings(store).feeds
-        for feed in feeds:
+        for feed in products.stores_read.listings(store).feeds:
             if (code, feed) in planned:
                 counts = planned[(code, feed)]
             else:
@@ -177,8 +179,6 @@ def _feed_bands(
                 counts = band_counts(products.fetch(products.path, params, context))
             if counts:
                 bands.append((code, counts))
-    if not bands:  # stores given by category_ids: their feeds, if the plan read any
-        bands = [(p.store, p.bands) for p in plan.partitions if p.feed and p.bands]
     return bands
 
 
