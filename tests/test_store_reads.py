@@ -117,7 +117,7 @@ def test_cover_max_age_days_0_reads_every_listing_in_every_snapshot(
     assert listing_calls(server) - full_read >= full_read
 
 
-def test_an_incremental_run_emits_each_product_once_per_store(
+def test_an_incremental_run_emits_each_product_once_per_store_and_learns_its_cover(
     make_sandbox: Callable[..., SandboxServer],
 ) -> None:
     server = make_sandbox(tree="real", products=2000)
@@ -126,3 +126,8 @@ def test_an_incremental_run_emits_each_product_once_per_store(
     ids = [r["id"] for r in first.records["products"]]
     assert len(ids) == len(set(ids))
     assert set(ids) >= store_products(server)
+    # Having read every listing, it keeps the store's products and a cover: what prices
+    # the snapshot job in the daily job's --plan (tests/test_plan.py).
+    products_state = first.final_state["bookmarks"]["products"]
+    assert products_state["store_products"] == {"US": len(ids)}
+    assert the_cover(first.final_state)["products"] == len(ids)
